@@ -1,0 +1,23 @@
+"""prismcat: a declarative, experimentally checked catalogue of the limiting learning regimes of
+large weight-tied linear autoencoders (the prism of arXiv:2606.05335)."""
+
+from prismcat.catalog import Catalog, Entry, Prediction, entry_from_data, load_catalog, load_entry
+from prismcat.errors import CatalogError, EvaluationError, ExpressionError, PrismcatError
+from prismcat.hookspecs import hookimpl
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Catalog",
+    "CatalogError",
+    "Entry",
+    "EvaluationError",
+    "ExpressionError",
+    "Prediction",
+    "PrismcatError",
+    "__version__",
+    "entry_from_data",
+    "hookimpl",
+    "load_catalog",
+    "load_entry",
+]

@@ -1,0 +1,520 @@
+"""Loading catalogue entries: YAML -> pydantic model -> semantic checks -> :class:`Entry`.
+
+Every problem is reported as ``file:line:column: field.path: message``; problems in one file never
+stop the others from loading (a :class:`Catalog` keeps both its entries and its problems).
+"""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydantic
+
+from prismcat.catalog.entry import LOSSES, Entry
+from prismcat.catalog.schema import OBSERVABLES, RESERVED, SIZE_NAMES, build_entry_model
+from prismcat.catalog.source import SourceDoc, parse_yaml, read_yaml
+from prismcat.errors import (
+    CatalogError,
+    EvaluationError,
+    ExpressionError,
+    Location,
+    PathItem,
+    PrismcatError,
+    Problem,
+)
+from prismcat.formulas.base import FieldError, FormulaContext
+from prismcat.formulas.expr import Compiled, HelperError, Scope
+from prismcat.plugins import formula_kinds, measures
+from prismcat.prism import cell_of, parse_cell
+from prismcat.scaling import Monomial, canonical_mismatch, monomial
+
+
+def entry_model() -> type[pydantic.BaseModel]:
+    """The entry model for the formula kinds registered right now."""
+    kinds = formula_kinds()
+    return _entry_model(tuple((name, kind.spec) for name, kind in kinds.items()))
+
+
+@lru_cache(maxsize=8)
+def _entry_model(kinds: tuple) -> type[pydantic.BaseModel]:
+    registry = formula_kinds()
+    return build_entry_model({name: registry[name] for name, _ in kinds})
+
+
+def entry_json_schema() -> dict[str, Any]:
+    schema = entry_model().model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "prismcat catalogue entry"
+    return schema
+
+
+# -- pydantic errors -> located problems ----------------------------------------------------
+def _unwrap(tp: Any) -> Any:
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    return tp
+
+
+def _tags(tp: Any) -> dict[str, Any]:
+    """Members of a tagged union by tag."""
+    out = {}
+    for member in typing.get_args(_unwrap(tp)):
+        for meta in getattr(member, "__metadata__", ()):
+            if isinstance(meta, pydantic.Tag):
+                out[meta.tag] = typing.get_args(member)[0]
+    return out
+
+
+def _allowed_keys(model: type[pydantic.BaseModel], loc: tuple) -> list[str] | None:
+    """Field names (aliases) of the model that sits at pydantic location ``loc``."""
+    tp: Any = model
+    for el in loc:
+        tp = _unwrap(tp)
+        tags = _tags(tp)
+        if el in tags:
+            tp = tags[el]
+            continue
+        if isinstance(tp, type) and issubclass(tp, pydantic.BaseModel):
+            fld = next((f for n, f in tp.model_fields.items() if el in (n, f.alias)), None)
+            if fld is None:
+                return None
+            tp = fld.annotation
+            continue
+        origin, args = typing.get_origin(tp), typing.get_args(tp)
+        if origin is dict:
+            tp = args[1]
+        elif origin in (list, tuple):
+            tp = args[0]
+        elif args:  # Optional / plain union: first model member
+            tp = next((a for a in args if a is not type(None)), args[0])
+        else:
+            return None
+    tp = _unwrap(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        tp = next((a for a in typing.get_args(tp) if a is not type(None)), tp)
+    if isinstance(tp, type) and issubclass(tp, pydantic.BaseModel):
+        return [f.alias or n for n, f in tp.model_fields.items()]
+    return None
+
+
+def _data_path(data: Any, loc: tuple) -> tuple[PathItem, ...]:
+    """Drop union tags from a pydantic location so it names a place in the YAML data."""
+    path: list[PathItem] = []
+    cur = data
+    for i, el in enumerate(loc):
+        in_dict = isinstance(cur, dict) and el in cur
+        in_list = isinstance(cur, list) and isinstance(el, int) and 0 <= el < len(cur)
+        if in_dict or in_list:
+            path.append(el)
+            cur = cur[el]
+        elif (
+            isinstance(cur, dict)
+            and i + 1 < len(loc)
+            and (el == cur.get("kind") or el in ("loss", "absent"))
+        ):
+            continue  # a union tag
+        else:
+            path.append(el)
+            cur = None
+    return tuple(path)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _pydantic_problems(
+    exc: pydantic.ValidationError, doc: SourceDoc, model: type[pydantic.BaseModel]
+) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        path = _data_path(doc.data, loc)
+        etype, msg = err["type"], err["msg"]
+        at_key = False
+        if etype == "extra_forbidden":
+            allowed = _allowed_keys(model, loc[:-1])
+            msg = f"unknown key '{path[-1]}'" + (
+                f" (allowed: {', '.join(allowed)})" if allowed else ""
+            )
+            at_key = True
+        elif etype == "missing":
+            msg = f"missing required field '{path[-1]}'"
+        elif etype == "union_tag_not_found" or (
+            etype == "unknown_formula_kind"
+            and isinstance(err.get("input"), dict)
+            and "kind" not in err["input"]
+        ):
+            msg = "missing 'kind' (one of: " + ", ".join(formula_kinds()) + ")"
+        elif etype == "unknown_formula_kind":
+            msg = f"unknown formula kind {_short(err.get('input', {}).get('kind'))}; {msg}"
+            path = (*path, "kind")
+        else:
+            msg = msg.removeprefix("Value error, ")
+            if etype.endswith(("_type", "_parsing")) and "input" in err:
+                msg += f" (got {_short(err['input'])})"
+        problems.append(Problem(doc.locate(path, at_key=at_key), msg))
+    return problems
+
+
+# -- semantic checks ------------------------------------------------------------------------
+class _Collector:
+    """Collects located problems for one document."""
+
+    def __init__(self, doc: SourceDoc):
+        self.doc = doc
+        self.problems: list[Problem] = []
+
+    def add(
+        self,
+        path: Iterable[PathItem],
+        message: str,
+        offset: int | None = None,
+        at_key: bool = False,
+    ) -> None:
+        self.problems.append(Problem(self.doc.locate(tuple(path), offset, at_key), message))
+
+    def compile(
+        self, scope: Scope, text: str, path: tuple, helper_root: tuple = ("where",)
+    ) -> Compiled | None:
+        try:
+            return scope.compile(text)
+        except HelperError as exc:
+            self.add((*helper_root, exc.helper), exc.message, exc.offset)
+        except ExpressionError as exc:
+            self.add(path, exc.message, exc.offset)
+        return None
+
+
+def _check_parameters(spec: Any, out: _Collector) -> dict[str, Monomial]:
+    ratios: dict[str, Monomial] = {}
+    scaling = {s: _exact(getattr(spec.scaling, s)) for s in SIZE_NAMES}
+    for name, param in spec.parameters.items():
+        path = ("parameters", name)
+        if (
+            name in RESERVED
+            or name == spec.clock.name
+            or not name.isidentifier()
+            or name.startswith("_")
+        ):
+            out.add(
+                path,
+                f"'{name}' cannot name a parameter (reserved or not an identifier)",
+                at_key=True,
+            )
+            continue
+        try:
+            mono = monomial(param.definition)
+        except ExpressionError as exc:
+            out.add((*path, "definition"), exc.message, exc.offset)
+            continue
+        problem = canonical_mismatch(name, mono)
+        if problem:
+            out.add((*path, "definition"), problem)
+            continue
+        growth = mono.growth(scaling)
+        if growth != 0:
+            out.add(
+                (*path, "definition"),
+                f"'{name}' = {param.definition} is not fixed under the scaling exponents: "
+                f"it grows like N^{growth}",
+            )
+            continue
+        ratios[name] = mono
+    return ratios
+
+
+def _exact(x: float):
+    from prismcat.prism import exact
+
+    return exact(x)
+
+
+def _check_cell(spec: Any, out: _Collector):
+    derived = cell_of(**spec.scaling.model_dump())
+    try:
+        declared = parse_cell(spec.cell)
+    except ValueError as exc:
+        out.add(("cell",), str(exc))
+        return derived
+    if declared != derived:
+        s = spec.scaling
+        out.add(
+            ("cell",),
+            f"declares cell '{declared.id}' but its exponents (d, k, n, sigma2) = "
+            f"({s.d:g}, {s.k:g}, {s.n:g}, {s.sigma2:g}) place it in '{derived.id}'",
+        )
+    return derived
+
+
+def _check_clock(spec: Any, scope: Scope, out: _Collector) -> Compiled | None:
+    clock = out.compile(
+        scope.extend(["t", *SIZE_NAMES]), spec.clock.definition, ("clock", "definition")
+    )
+    if clock is None:
+        return None
+    if spec.clock.name in spec.parameters or spec.clock.name in spec.where:
+        out.add(
+            ("clock", "name"), f"clock name '{spec.clock.name}' clashes with a parameter or helper"
+        )
+        return None
+    defaults = {k: np.float64(p.default) for k, p in spec.parameters.items()}
+    defaults.update(PROBE_SIZES)
+    vals = [float(clock({**defaults, "t": np.float64(x)})) for x in (0.0, 1.0, 2.0, 5.0)]
+    slope = vals[1] - vals[0]
+    affine = all(
+        abs((v - vals[0]) - slope * x) <= 1e-9 * (1 + abs(v))
+        for v, x in zip(vals, (0, 1, 2, 5), strict=True)
+    )
+    if not (np.all(np.isfinite(vals)) and slope > 0 and affine):
+        out.add(
+            ("clock", "definition"),
+            "the clock must be an increasing affine function of t (e.g. t / alpha)",
+        )
+        return None
+    return clock
+
+
+# Arbitrary sizes used to check that a clock definition is affine in t.
+PROBE_SIZES = {
+    "d": np.float64(101.0),
+    "k": np.float64(37.0),
+    "n": np.float64(53.0),
+    "sigma2": np.float64(0.013),
+}
+
+
+def _check_entry(spec: Any, doc: SourceDoc, check_values: bool) -> Entry | None:
+    out = _Collector(doc)
+    cell = _check_cell(spec, out)
+    ratios = _check_parameters(spec, out)
+    params = list(spec.parameters)
+    try:
+        scope = Scope(params, spec.where)
+    except HelperError as exc:
+        out.add(("where", exc.helper), exc.message)
+        return None
+    for name in spec.where:
+        out.compile(Scope(params, spec.where), name, ("where", name))
+    clock = _check_clock(spec, scope, out)
+    ctx = FormulaContext(params, spec.clock.name, dict(spec.where), measures())
+    kinds = formula_kinds()
+    quantities: dict[str, Compiled | None] = {}
+    formulas: dict[str, Any] = {}
+    absent: dict[str, str] = {}
+    for loss in LOSSES:
+        lspec = getattr(spec.losses, loss)
+        base = ("losses", loss)
+        if hasattr(lspec, "absent"):
+            quantities[loss], formulas[loss], absent[loss] = None, None, lspec.absent
+            continue
+        quantities[loss] = out.compile(
+            scope.extend([*OBSERVABLES, *SIZE_NAMES]), lspec.quantity, (*base, "quantity")
+        )
+        formulas[loss] = _prepare_formula(lspec.formula, kinds, ctx, (*base, "formula"), out)
+    if spec.losses.train.__class__.__name__ != "Loss":  # pragma: no cover - schema forbids it
+        out.add(("losses", "train"), "the train loss is required")
+    eps = out.compile(scope.extend(SIZE_NAMES), spec.convergence.in_, ("convergence", "in"))
+    for name, value in spec.validation.parameters.items():
+        p = spec.parameters.get(name)
+        if p is None:
+            out.add(("validation", "parameters", name), f"unknown parameter '{name}'", at_key=True)
+        elif not p.range[0] <= value <= p.range[1]:
+            out.add(
+                ("validation", "parameters", name),
+                f"{value:g} lies outside the range {list(p.range)}",
+            )
+    if out.problems:
+        raise CatalogError(out.problems)
+    entry = Entry(spec, cell, ratios, clock, quantities, formulas, eps, doc, absent)
+    if check_values:
+        _smoke_test(entry, out)
+        if out.problems:
+            raise CatalogError(out.problems)
+    return entry
+
+
+def _prepare_formula(
+    fspec: Any, kinds: Mapping[str, Any], ctx: FormulaContext, path: tuple, out: _Collector
+):
+    kind = kinds[fspec.kind]
+    try:
+        return kind.prepare(fspec, ctx)
+    except FieldError as exc:
+        out.add((*path, *exc.path), exc.message, exc.offset)
+    except ExpressionError as exc:
+        out.add(path, exc.message, exc.offset)
+    except PrismcatError as exc:
+        out.add(path, str(exc))
+    except Exception as exc:  # a plugin kind's bug must not crash the loader
+        out.add(
+            path,
+            f"formula kind '{fspec.kind}' failed to compile this spec: {type(exc).__name__}: {exc}",
+        )
+    return None
+
+
+def _smoke_test(entry: Entry, out: _Collector) -> None:
+    """Evaluate the formulas at the validation point over the validation window."""
+    v = entry.spec.validation
+    times = np.linspace(v.start, v.horizon, 7)
+    try:
+        point = entry.parameters(v.parameters)
+    except PrismcatError as exc:
+        out.add(("validation", "parameters"), str(exc))
+        return
+    for loss in LOSSES:
+        formula = entry.formulas[loss]
+        if formula is None or formula.kind == "none":
+            continue
+        try:
+            values = formula.evaluate(point, times)
+        except EvaluationError as exc:
+            out.add(
+                ("losses", loss, "formula"), f"cannot be evaluated at the validation point: {exc}"
+            )
+            continue
+        except Exception as exc:
+            out.add(("losses", loss, "formula"), f"evaluation failed: {type(exc).__name__}: {exc}")
+            continue
+        bad = ~np.isfinite(values)
+        if bad.any():
+            i = int(np.argmax(bad))
+            out.add(
+                ("losses", loss, "formula"),
+                f"evaluates to {values[i]} at {entry.clock_name} = {times[i]:g} with "
+                + ", ".join(f"{k}={x:g}" for k, x in point.items()),
+            )
+
+
+# -- public loading API ---------------------------------------------------------------------
+def entry_from_doc(doc: SourceDoc, check_values: bool = False) -> Entry:
+    """Validate parsed YAML and build the entry, or raise a located :class:`CatalogError`."""
+    model = entry_model()
+    try:
+        spec = model.model_validate(doc.data)
+    except pydantic.ValidationError as exc:
+        raise CatalogError(_pydantic_problems(exc, doc, model)) from None
+    entry = _check_entry(spec, doc, check_values)
+    assert entry is not None
+    return entry
+
+
+def load_entry(path: str | Path, display: str | None = None, check_values: bool = False) -> Entry:
+    """Load one entry file."""
+    return entry_from_doc(read_yaml(Path(path), display), check_values)
+
+
+def entry_from_data(
+    data: Mapping[str, Any], name: str = "<data>", check_values: bool = False
+) -> Entry:
+    """Build an entry from an already-parsed mapping (Python API); errors name ``name``."""
+    text = json.dumps(data, default=str)
+    return entry_from_doc(parse_yaml(text, name), check_values)
+
+
+@dataclass
+class Catalog:
+    """Entries by id, plus every problem found while loading (a bad file never hides the rest)."""
+
+    root: Path | None
+    entries: dict[str, Entry] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def __iter__(self):
+        return iter(self.entries.values())
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __contains__(self, entry_id: object) -> bool:
+        return entry_id in self.entries
+
+    def get(self, entry_id: str) -> Entry:
+        if entry_id not in self.entries:
+            import difflib
+
+            close = difflib.get_close_matches(entry_id, list(self.entries), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            broken = [p for p in self.problems if entry_id in (p.location.file or "")]
+            extra = " (its file has problems; run prismcat lint)" if broken else ""
+            raise PrismcatError(f"no entry '{entry_id}' in the catalogue{hint}{extra}")
+        return self.entries[entry_id]
+
+    def by_cell(self) -> dict[str, list[Entry]]:
+        out: dict[str, list[Entry]] = {}
+        for e in self:
+            out.setdefault(e.cell.id, []).append(e)
+        return out
+
+
+def catalog_files(paths: Iterable[str | Path]) -> list[Path]:
+    """YAML files named by ``paths`` (directories are searched recursively), sorted."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files.extend(
+                sorted(x for x in p.rglob("*") if x.suffix in (".yaml", ".yml") and x.is_file())
+            )
+        else:
+            files.append(p)
+    return files
+
+
+def load_catalog(
+    root: str | Path | None = None,
+    check_values: bool = False,
+    files: Iterable[str | Path] | None = None,
+) -> Catalog:
+    """Load every ``*.yaml`` under ``root`` (default: the packaged catalogue)."""
+    from prismcat.paths import default_catalog_dir
+
+    root_path = Path(root) if root is not None else default_catalog_dir()
+    cat = Catalog(root_path)
+    if files is None:
+        if not root_path.is_dir():
+            cat.problems.append(Problem(Location(str(root_path)), "catalogue directory not found"))
+            return cat
+        files = catalog_files([root_path])
+    seen: dict[str, Entry] = {}
+    for path in files:
+        display = _display(Path(path))
+        try:
+            entry = load_entry(path, display, check_values)
+        except CatalogError as exc:
+            cat.problems.extend(exc.problems)
+            continue
+        if entry.id in seen:
+            first = seen[entry.id].source
+            loc = entry.source.locate(("id",)) if entry.source else Location(display)
+            where = first.locate(("id",)) if first else None
+            cat.problems.append(
+                Problem(loc, f"duplicate id '{entry.id}' (already defined at {where})")
+            )
+            continue
+        seen[entry.id] = entry
+    cat.entries = dict(sorted(seen.items(), key=lambda kv: _order(kv[1])))
+    return cat
+
+
+def _order(entry: Entry) -> tuple:
+    from prismcat.prism import all_cells
+
+    ids = [c.id for c in all_cells()]
+    return (ids.index(entry.cell.id) if entry.cell.id in ids else 99, entry.id)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

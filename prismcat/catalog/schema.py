@@ -1,0 +1,189 @@
+"""The catalogue entry schema (pydantic v2; unknown keys are errors).
+
+Formula specs come from the registered formula kinds, so the entry model is built from the kind
+registry (a tagged union discriminated by ``kind``); ``prismcat schema`` prints its JSON Schema.
+"""
+
+import itertools
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import Discriminator, Field, Tag, create_model, field_validator, model_validator
+
+from prismcat.formulas.base import Expr, FormulaKind, Spec
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9+\-]*$"
+SIZE_NAMES = ("d", "k", "n", "sigma2")
+OBSERVABLES = ("L_train", "L_pop", "L_train0", "L_pop0", "trS")
+RESERVED = frozenset({*SIZE_NAMES, *OBSERVABLES, "t", "N", "pi"})
+
+Exponent = Annotated[float, Field(ge=-10, le=10, description="Exponent of N (size ~ N**exponent).")]
+
+
+class Scaling(Spec):
+    """How each size grows with N: size ~ N**exponent."""
+
+    d: Exponent
+    k: Exponent
+    n: Exponent
+    sigma2: Exponent
+
+
+class Parameter(Spec):
+    """A ratio held fixed along the limit."""
+
+    definition: Expr = Field(description="A monomial in d, k, n, sigma2, e.g. k / d.")
+    default: float
+    range: tuple[float, float] = Field(
+        description="Allowed values [low, high] of the limit formula."
+    )
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _default_in_range(self) -> "Parameter":
+        lo, hi = self.range
+        if not lo < hi:
+            raise ValueError(f"range must be [low, high] with low < high, got [{lo}, {hi}]")
+        if not lo <= self.default <= hi:
+            raise ValueError(f"default {self.default} lies outside range [{lo}, {hi}]")
+        return self
+
+
+class Clock(Spec):
+    """The limit's time variable: its name in formulas and its definition from model time t."""
+
+    name: str = Field("t", pattern=r"^[A-Za-z][A-Za-z0-9]*$")
+    definition: Expr = Field("t", description="Affine in model time t, e.g. t / alpha.")
+
+
+class AbsentLoss(Spec):
+    """A loss with no clean limit on this clock; ``absent`` states why."""
+
+    absent: str = Field(min_length=1)
+
+
+class Convergence(Spec):
+    """Expected approach to the limit: error ~ C * eps**rate with eps = ``in``."""
+
+    rate: float = Field(gt=0, le=10)
+    in_: Expr = Field(
+        alias="in", description="The small quantity eps, an expression of sizes and parameters."
+    )
+    slack: float = Field(
+        0.35, ge=0, le=5, description="Allowed |fitted rate - rate| for the convergence checker."
+    )
+    note: str | None = None
+
+
+class Tolerance(Spec):
+    train: float = Field(gt=0)
+    population: float | None = Field(None, gt=0)
+
+
+class Profile(Spec):
+    """Overrides of the validation settings for a named profile (quick, thorough)."""
+
+    ladder: list[float] | None = Field(None, min_length=2)
+    seeds: int | None = Field(None, ge=1, le=256)
+    tolerance: Tolerance | None = None
+    points: int | None = Field(None, ge=2, le=2001)
+
+
+class Validation(Spec):
+    """Settings for checkers: the size ladder N, seeds, the time window and the tolerance."""
+
+    ladder: list[float] = Field(
+        min_length=2, description="Values of N; sizes follow the scaling exponents."
+    )
+    base: dict[Literal["d", "k", "n", "sigma2"], float] = Field(
+        default_factory=dict,
+        description="Prefactors of sizes not fixed by the ratios (size = base * N**e).",
+    )
+    parameters: dict[str, float] = Field(
+        default_factory=dict, description="The parameter point to validate at."
+    )
+    seeds: int = Field(2, ge=1, le=256)
+    start: float = Field(0.0, ge=0, description="Window start, in the entry's clock.")
+    horizon: float = Field(gt=0, description="Window end, in the entry's clock.")
+    points: int = Field(31, ge=2, le=2001)
+    tolerance: Tolerance
+    profiles: dict[Literal["quick", "thorough"], Profile] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _window(self) -> "Validation":
+        if not self.horizon > self.start:
+            raise ValueError(f"horizon {self.horizon} must exceed start {self.start}")
+        if any(not v > 0 for v in self.ladder):
+            raise ValueError("ladder values must be positive")
+        return self
+
+    @field_validator("ladder")
+    @classmethod
+    def _increasing(cls, ladder: list[float]) -> list[float]:
+        if any(b <= a for a, b in itertools.pairwise(ladder)):
+            raise ValueError("ladder must be strictly increasing")
+        return ladder
+
+
+def _formula_tag(value: Any) -> str | None:
+    if isinstance(value, dict):
+        kind = value.get("kind")
+        return kind if isinstance(kind, str) else None
+    return getattr(value, "kind", None)
+
+
+def _population_tag(value: Any) -> str:
+    if isinstance(value, dict):
+        return "absent" if "absent" in value else "loss"
+    return "absent" if isinstance(value, AbsentLoss) else "loss"
+
+
+def build_entry_model(kinds: dict[str, FormulaKind]) -> type[Spec]:
+    """The entry model for the registered formula kinds."""
+    members = tuple(Annotated[k.spec, Tag(name)] for name, k in kinds.items())
+    formula_type = Annotated[
+        Union[members],  # noqa: UP007 - a runtime-built tuple of members
+        Discriminator(
+            _formula_tag,
+            custom_error_type="unknown_formula_kind",
+            custom_error_message=f"'kind' must be one of: {', '.join(kinds)}",
+        ),
+    ]
+    loss = create_model(
+        "Loss",
+        __base__=Spec,
+        __doc__="A normalised loss quantity and its limit formula.",
+        quantity=(Expr, Field(description="Normalised finite-size quantity, e.g. L_train / d.")),
+        formula=(formula_type, ...),
+        description=(str | None, None),
+    )
+    population = Annotated[
+        Annotated[loss, Tag("loss")] | Annotated[AbsentLoss, Tag("absent")],
+        Discriminator(_population_tag),
+    ]
+    losses = create_model(
+        "Losses",
+        __base__=Spec,
+        train=(loss, ...),
+        population=(population, ...),
+    )
+    return create_model(
+        "Entry",
+        __base__=Spec,
+        __doc__="One regime of the prism catalogue.",
+        id=(str, Field(pattern=ID_PATTERN, max_length=120)),
+        title=(str, Field(min_length=1, max_length=200)),
+        summary=(str, Field(min_length=1, max_length=2000, description="A short description.")),
+        cell=(str, Field(description="Canonical cell id, e.g. large-data+mean-field.")),
+        scaling=(Scaling, ...),
+        parameters=(dict[str, Parameter], Field(default_factory=dict)),
+        where=(
+            dict[str, Expr],
+            Field(default_factory=dict, description="Helpers of the parameters."),
+        ),
+        clock=(Clock, Field(default_factory=Clock)),
+        losses=(losses, ...),
+        convergence=(Convergence, ...),
+        references=(list[str], Field(default_factory=list)),
+        notes=(str | None, None),
+        validation=(Validation, ...),
+    )

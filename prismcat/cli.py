@@ -1,0 +1,318 @@
+"""The ``prismcat`` command line: parses arguments, calls the Python API, prints.
+
+Exit codes: 0 success, 1 a check or lint failed, 2 bad usage or input (message on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from prismcat.errors import PrismcatError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def parse_times(text: str) -> np.ndarray:
+    """``T0:T1:COUNT`` (inclusive linspace) or a comma-separated list of times."""
+    try:
+        if ":" in text:
+            parts = text.split(":")
+            if len(parts) != 3:
+                raise ValueError
+            t0, t1, count = float(parts[0]), float(parts[1]), int(parts[2])
+            if not 1 <= count <= 100_000 or not (np.isfinite(t0) and np.isfinite(t1)) or t1 < t0:
+                raise ValueError
+            return np.linspace(t0, t1, count)
+        values = np.array([float(x) for x in text.split(",") if x.strip()])
+        if values.size == 0 or not np.all(np.isfinite(values)):
+            raise ValueError
+        return values
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"bad times '{text}': use T0:T1:COUNT (T0 <= T1, 1 <= COUNT <= 100000) "
+            "or a list like 0,0.5,1"
+        ) from None
+
+
+def parse_assignment(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    try:
+        if not sep or not name.strip():
+            raise ValueError
+        number = float(value)
+        if not np.isfinite(number):
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"bad --set '{text}': use NAME=VALUE with a finite number"
+        ) from None
+    return name.strip(), number
+
+
+def _catalog(args: argparse.Namespace, check_values: bool = False):
+    from prismcat.catalog import load_catalog
+
+    cat = load_catalog(args.catalog, check_values=check_values)
+    if cat.problems and not getattr(args, "quiet_problems", False):
+        print(
+            f"warning: {len(cat.problems)} problem(s) in the catalogue (run 'prismcat lint'):",
+            file=sys.stderr,
+        )
+        for p in cat.problems[:5]:
+            print(f"  {p}", file=sys.stderr)
+    return cat
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, sort_keys=False, allow_nan=False)
+    sys.stdout.write("\n")
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += [
+        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    ]
+    return "\n".join(lines)
+
+
+# -- commands -------------------------------------------------------------------------------
+def cmd_list(args: argparse.Namespace) -> int:
+    cat = _catalog(args)
+    items = [
+        {
+            "id": e.id,
+            "cell": e.cell.id,
+            "cell_kind": e.cell.kind,
+            "formula_kinds": e.formula_kinds,
+            "file": e.file,
+        }
+        for e in cat
+    ]
+    if args.json:
+        _print_json({"entries": items, "problems": [_problem_json(p) for p in cat.problems]})
+        return EXIT_OK
+    rows = [
+        [
+            i["id"],
+            i["cell"],
+            i["cell_kind"],
+            i["formula_kinds"]["train"] or "-",
+            i["formula_kinds"]["population"] or "absent",
+        ]
+        for i in items
+    ]
+    print(_table(rows, ["id", "cell", "kind", "train", "population"]))
+    print(f"\n{len(items)} entries")
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    entry = _catalog(args).get(args.id)
+    info = entry.describe()
+    if args.json:
+        _print_json(info)
+        return EXIT_OK
+    from prismcat.prism import ratio_exponents
+
+    s = entry.spec
+    x = ratio_exponents(**entry.exponents)
+    print(f"{entry.id}: {s.title}")
+    print(f"  file:     {entry.file}")
+    print(f"  cell:     {entry.cell.id} ({entry.cell.kind}); {x}")
+    print("  scaling:  " + ", ".join(f"{k} ~ N^{v:g}" for k, v in entry.exponents.items()))
+    print(f"  clock:    {s.clock.name} = {s.clock.definition}")
+    for name, p in s.parameters.items():
+        print(
+            f"  param:    {name} = {p.definition}  default {p.default:g}, "
+            f"range [{p.range[0]:g}, {p.range[1]:g}]"
+        )
+    for name, text in s.where.items():
+        print(f"  where:    {name} = {text}")
+    for loss in ("train", "population"):
+        ls = getattr(s.losses, loss)
+        if hasattr(ls, "absent"):
+            print(f"  {loss}: absent ({ls.absent})")
+            continue
+        print(f"  {loss}: {ls.quantity} -> [{ls.formula.kind}]")
+        for key, value in ls.formula.model_dump(exclude={"kind"}, exclude_defaults=True).items():
+            print(f"      {key}: {value}")
+    c = s.convergence
+    print(f"  convergence: error ~ ({c.in_})^{c.rate:g}")
+    print(f"  summary:  {s.summary}")
+    return EXIT_OK
+
+
+def _problem_json(p) -> dict[str, Any]:
+    from prismcat.errors import format_path
+
+    loc = p.location
+    return {
+        "file": loc.file,
+        "line": loc.line,
+        "column": loc.column,
+        "path": format_path(loc.path),
+        "message": p.message,
+    }
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from prismcat.catalog import load_catalog
+    from prismcat.catalog.loader import catalog_files
+
+    files = catalog_files(args.paths) if args.paths else None
+    missing = [f for f in (files or []) if not f.exists()]
+    cat = load_catalog(args.catalog, check_values=True, files=files)
+    problems = list(cat.problems)
+    if args.json:
+        _print_json(
+            {
+                "ok": not problems and not missing,
+                "entries": list(cat.entries),
+                "problems": [_problem_json(p) for p in problems],
+            }
+        )
+    else:
+        for p in problems:
+            print(p)
+        n_files = (
+            len(files)
+            if files is not None
+            else len(cat.entries) + len({p.location.file for p in problems})
+        )
+        status = "ok" if not problems else f"{len(problems)} problem(s)"
+        print(
+            f"{status}: {len(cat.entries)} valid entr{'y' if len(cat.entries) == 1 else 'ies'} "
+            f"in {n_files} file(s)"
+        )
+    return EXIT_FAIL if problems or missing else EXIT_OK
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    entry = _catalog(args).get(args.id)
+    overrides = dict(args.set or [])
+    pred = entry.predict(args.times, overrides)
+    if args.json:
+        _print_json(pred.to_json())
+        return EXIT_OK
+    print(f"{entry.id} at " + ", ".join(f"{k}={v:g}" for k, v in pred.parameters.items()))
+    qt, qp = pred.quantities["train"], pred.quantities["population"] or "(absent)"
+    print(f"train: {qt}    population: {qp}")
+    rows = [
+        [f"{t:.6g}", f"{tr:.10g}", "-" if pred.population is None else f"{pred.population[i]:.10g}"]
+        for i, (t, tr) in enumerate(zip(pred.t, pred.train, strict=True))
+    ]
+    print(_table(rows, [pred.clock, "train", "population"]))
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from prismcat.catalog import entry_json_schema
+
+    _print_json(entry_json_schema())
+    return EXIT_OK
+
+
+def cmd_cells(args: argparse.Namespace) -> int:
+    from prismcat.prism import all_cells, representative_exponents
+
+    cat = _catalog(args)
+    by_cell = cat.by_cell()
+    rows = []
+    for cell in all_cells():
+        ids = [e.id for e in by_cell.get(cell.id, [])]
+        rows.append(
+            [cell.id, cell.kind, str(representative_exponents(cell)), ", ".join(ids) or "-"]
+        )
+    if args.json:
+        _print_json(
+            [{"cell": r[0], "kind": r[1], "exponents": r[2], "entries": r[3]} for r in rows]
+        )
+        return EXIT_OK
+    print(_table(rows, ["cell", "kind", "(d, k, n, sigma2)", "entries"]))
+    return EXIT_OK
+
+
+# -- wiring ---------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--catalog",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="catalogue directory (default: the packaged catalog/)",
+    )
+    common.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    parser = argparse.ArgumentParser(
+        prog="prismcat", description=__doc__.splitlines()[0], parents=[common]
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(
+        name: str, fn: Callable[[argparse.Namespace], int], help_: str, json_flag: bool = True
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_, parents=[common])
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
+        p.set_defaults(func=fn)
+        return p
+
+    add("list", cmd_list, "list the catalogue's entries: id, cell, formula kinds")
+    p = add("show", cmd_show, "show one entry: exponents, parameters, formulas, cell")
+    p.add_argument("id")
+    p = add("lint", cmd_lint, "validate catalogue files; exit 1 with located messages")
+    p.add_argument(
+        "paths", nargs="*", type=Path, help="files or directories (default: the whole catalogue)"
+    )
+    p = add("predict", cmd_predict, "evaluate an entry's limit curves on its own clock")
+    p.add_argument("id")
+    p.add_argument(
+        "--set",
+        action="append",
+        type=parse_assignment,
+        metavar="NAME=VALUE",
+        help="parameter value (repeatable)",
+    )
+    p.add_argument(
+        "--times", type=parse_times, default=parse_times("0:3:31"), metavar="T0:T1:COUNT"
+    )
+    add("schema", cmd_schema, "print the JSON Schema of a catalogue entry", json_flag=False)
+    add("cells", cmd_cells, "list the 21 cells of the prism and the entries in each")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except PrismcatError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # e.g. piped into head
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(
+            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

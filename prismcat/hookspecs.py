@@ -1,0 +1,58 @@
+"""The hooks through which plugins extend prismcat.
+
+Every hook is a tiny ``register_*`` function: prismcat calls it with a ``register`` callback and
+the plugin calls ``register(thing)`` once per thing it provides. Built-in kinds use the very same
+hooks, so a third-party plugin (an installed package with an entry point in the ``prismcat``
+group) is a first-class citizen::
+
+    # pyproject.toml of a plugin
+    [project.entry-points.prismcat]
+    my_plugin = "my_plugin"
+
+    # my_plugin.py
+    from prismcat import hookimpl
+
+    @hookimpl
+    def register_formula_kinds(register):
+        register(MY_KIND)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pluggy
+
+PROJECT = "prismcat"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def register_formula_kinds(register: Callable[[Any], None]) -> None:
+    """Register formula kinds (:class:`prismcat.formulas.base.FormulaKind`).
+
+    A kind owns a pydantic spec model (discriminated by its ``kind`` field, so it appears in
+    ``prismcat schema``) and a ``prepare(spec, context)`` that compiles the spec, raising
+    :class:`prismcat.formulas.base.FieldError` for located problems, into an object whose
+    ``evaluate(params, times)`` returns the limit curve.
+    """
+
+
+@hookspec
+def register_measures(register: Callable[[Any], None]) -> None:
+    """Register spectral measures (:class:`prismcat.formulas.base.MeasureKind`) that integrals
+    and ODE families may integrate against, e.g. ``marchenko_pastur`` or ``point_mass``."""
+
+
+@hookspec
+def register_simulators(register: Callable[[Any], None]) -> None:
+    """Register simulators: backends that run the finite-size autoencoder and return its loss
+    curves (see :mod:`prismcat.simulate`)."""
+
+
+@hookspec
+def register_checkers(register: Callable[[Any], None]) -> None:
+    """Register checkers: verdicts comparing simulated curves with an entry's limit
+    (see :mod:`prismcat.validation`)."""

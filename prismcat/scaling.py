@@ -1,0 +1,140 @@
+"""Sizes and their scaling: monomials in (d, k, n, sigma2), how they grow with N, and concrete
+sizes for a given N that hold an entry's fixed ratios at prescribed values."""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from prismcat.errors import ExpressionError
+from prismcat.formulas.expr import parse
+from prismcat.prism import exact
+
+SIZES = ("d", "k", "n", "sigma2")
+
+# The canonical ratios of MODEL.md as monomials: name -> exponents of (d, k, n, sigma2).
+CANONICAL_RATIOS: dict[str, dict[str, Fraction]] = {
+    "gamma": {"k": Fraction(1), "d": Fraction(-1)},
+    "alpha": {"n": Fraction(1), "d": Fraction(-1)},
+    "a": {"sigma2": Fraction(1), "d": Fraction(1)},
+    "u": {"sigma2": Fraction(1), "k": Fraction(1)},
+}
+
+
+@dataclass(frozen=True)
+class Monomial:
+    """coefficient * prod size**power."""
+
+    coefficient: float
+    powers: dict[str, Fraction]
+
+    def exponents(self) -> dict[str, Fraction]:
+        return {s: p for s, p in self.powers.items() if p != 0}
+
+    def growth(self, scaling: Mapping[str, Fraction]) -> Fraction:
+        """The exponent of N of this monomial when each size grows like N**scaling[size]."""
+        return sum((p * scaling[s] for s, p in self.powers.items()), Fraction(0))
+
+
+def monomial(text: str) -> Monomial:
+    """Read ``text`` (``k / d``, ``sigma2 * d``, ``sqrt(n / d)``) as a monomial in the sizes."""
+    return _mono(parse(text), text)
+
+
+def _mono(node: ast.AST, text: str) -> Monomial:
+    off = getattr(node, "col_offset", None)
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, int | float)
+        and not isinstance(node.value, bool)
+    ):
+        return Monomial(float(node.value), {})
+    if isinstance(node, ast.Name):
+        if node.id not in SIZES:
+            raise ExpressionError(f"'{node.id}' is not a size (use {', '.join(SIZES)})", text, off)
+        return Monomial(1.0, {node.id: Fraction(1)})
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        m = _mono(node.operand, text)
+        return Monomial(-m.coefficient, m.powers)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult | ast.Div):
+        left, right = _mono(node.left, text), _mono(node.right, text)
+        sign = 1 if isinstance(node.op, ast.Mult) else -1
+        powers = dict(left.powers)
+        for s, p in right.powers.items():
+            powers[s] = powers.get(s, Fraction(0)) + sign * p
+        coef = (
+            left.coefficient * right.coefficient
+            if sign > 0
+            else left.coefficient / right.coefficient
+        )
+        return Monomial(coef, powers)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+        base = _mono(node.left, text)
+        expo = _mono(node.right, text)
+        if expo.powers and any(expo.powers.values()):
+            raise ExpressionError("exponents must be numbers", text, off)
+        e = exact(expo.coefficient)
+        return Monomial(
+            base.coefficient**expo.coefficient, {s: p * e for s, p in base.powers.items()}
+        )
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "sqrt"
+        and len(node.args) == 1
+    ):
+        m = _mono(node.args[0], text)
+        return Monomial(math.sqrt(m.coefficient), {s: p / 2 for s, p in m.powers.items()})
+    raise ExpressionError(
+        "a ratio must be a monomial in d, k, n, sigma2 (products, quotients, powers)", text, off
+    )
+
+
+def canonical_mismatch(name: str, mono: Monomial) -> str | None:
+    """If ``name`` is a canonical ratio (gamma, alpha, a, u), say how ``mono`` differs from it."""
+    want = CANONICAL_RATIOS.get(name)
+    if want is None:
+        return None
+    if mono.exponents() != want or mono.coefficient != 1.0:
+        canon = {"gamma": "k / d", "alpha": "n / d", "a": "sigma2 * d", "u": "sigma2 * k"}[name]
+        return f"'{name}' is a canonical ratio and must be defined as {canon} (MODEL.md)"
+    return None
+
+
+def solve_sizes(
+    N: float,
+    scaling: Mapping[str, Fraction],
+    fixed: Mapping[str, tuple[Monomial, float]],
+    base: Mapping[str, float] | None = None,
+) -> dict[str, float]:
+    """Real-valued sizes at ``N``: size = b * N**exponent, the prefactors b chosen so that every
+    fixed ratio takes its value; sizes not pinned down that way use ``base`` (default 1).
+
+    Works in log space: each fixed ratio gives one linear equation in the log-prefactors.
+    """
+    base = dict(base or {})
+    rows, rhs = [], []
+    for mono, value in fixed.values():
+        if not value > 0:
+            raise ValueError("fixed ratios must be positive to place a problem")
+        rows.append([float(mono.powers.get(s, 0)) for s in SIZES])
+        rhs.append(math.log(value / mono.coefficient))
+    order = [s for s in SIZES if s in base] + [s for s in SIZES if s not in base]
+    for s in order:
+        rank = np.linalg.matrix_rank(np.array(rows)) if rows else 0
+        if rank == len(SIZES):
+            break
+        trial = [*rows, [1.0 if x == s else 0.0 for x in SIZES]]
+        if np.linalg.matrix_rank(np.array(trial)) > rank:
+            rows.append(trial[-1])
+            rhs.append(math.log(base.get(s, 1.0)))
+    a, b = np.array(rows), np.array(rhs)
+    logs = np.linalg.lstsq(a, b, rcond=None)[0]
+    if np.max(np.abs(a @ logs - b)) > 1e-9:
+        raise ValueError("the fixed ratios' values contradict each other")
+    return {s: float(np.exp(logs[i]) * N ** float(scaling[s])) for i, s in enumerate(SIZES)}

@@ -1,0 +1,31 @@
+"""Shared fixtures: the packaged catalogue and a scratch catalogue builder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CATALOG = REPO / "catalog"
+
+
+@pytest.fixture(scope="session")
+def catalog():
+    import prismcat
+
+    cat = prismcat.load_catalog(CATALOG)
+    assert not cat.problems, "\n".join(map(str, cat.problems))
+    return cat
+
+
+@pytest.fixture
+def entry_text():
+    """The text of a packaged entry file, for tests that mutate it."""
+
+    def read(entry_id: str) -> str:
+        matches = list(CATALOG.rglob(f"{entry_id}.yaml"))
+        assert matches, entry_id
+        return matches[0].read_text()
+
+    return read
