@@ -242,6 +242,67 @@ def cmd_cells(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from prismcat.simulation import Integrator, Problem, load_problem_npz, simulate
+
+    integ = Integrator(
+        method=args.integrator, dt=args.dt, rtol=args.rtol, atol=args.atol, clock=args.clock
+    )
+    settings = dict(
+        seed=args.seed,
+        integrator=integ,
+        dtype=args.dtype,
+        formulation=args.formulation,
+        spectrum=args.spectrum,
+    )
+    if args.problem is not None:
+        given = [f"--{s}" for s in ("d", "k", "n", "sigma2") if getattr(args, s) is not None]
+        if given:
+            raise PrismcatError(
+                f"{', '.join(given)}: the sizes come from the arrays in {args.problem}"
+            )
+        problem = load_problem_npz(args.problem, args.times, **settings)
+    else:
+        missing = [f"--{s}" for s in ("d", "k", "n", "sigma2") if getattr(args, s) is None]
+        if missing:
+            raise PrismcatError(f"missing {', '.join(missing)} (or give --problem FILE.npz)")
+        problem = Problem(
+            d=args.d, k=args.k, n=args.n, sigma2=args.sigma2, times=tuple(args.times), **settings
+        )
+    result = simulate(problem, backend=args.backend)[0]
+    if args.json:
+        _print_json(result.to_json())
+        return EXIT_OK
+    info = result.info
+    print(
+        f"d={problem.d} k={problem.k} n={problem.n} sigma2={problem.sigma2:g} seed={problem.seed}: "
+        f"{info['backend']}, {info['integrator']}, {info['formulation']}, "
+        f"{info['evals']} evaluations"
+    )
+    rows = [
+        [f"{t:.6g}", f"{a:.10g}", f"{b:.10g}"]
+        for t, a, b in zip(result.t, result.train, result.population, strict=True)
+    ]
+    print(_table(rows, ["t", "L_train/d", "L_pop/d"]))
+    if result.spectrum is not None:
+        print("spectrum of W^T W at the end:", np.array2string(result.spectrum, precision=6))
+    return EXIT_OK
+
+
+def cmd_backends(args: argparse.Namespace) -> int:
+    from prismcat.simulation import backends
+
+    items = backends()
+    if args.json:
+        _print_json(items)
+        return EXIT_OK
+    rows = [
+        [b["name"], "yes" if b["available"] else "no", b["reason"], b["description"]] for b in items
+    ]
+    print(_table(rows, ["backend", "usable", "detail", "description"]))
+    return EXIT_OK
+
+
 # -- wiring ---------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -285,6 +346,45 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--times", type=parse_times, default=parse_times("0:3:31"), metavar="T0:T1:COUNT"
+    )
+    p = add("simulate", cmd_simulate, "run the finite-size autoencoder and print its loss curves")
+    for size, typ in (("d", int), ("k", int), ("n", int), ("sigma2", float)):
+        p.add_argument(f"--{size}", type=typ, default=None)
+    p.add_argument(
+        "--problem",
+        type=Path,
+        default=None,
+        metavar="FILE.npz",
+        help="arrays X (d x n) and W0 (d x k)",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backend", default="numpy")
+    p.add_argument("--integrator", choices=["adaptive", "rk4", "euler"], default="adaptive")
+    p.add_argument(
+        "--dt", type=float, default=None, help="step of euler/rk4 (euler: the learning rate)"
+    )
+    p.add_argument("--rtol", type=float, default=1e-10)
+    p.add_argument("--atol", type=float, default=1e-12)
+    p.add_argument(
+        "--clock",
+        choices=["auto", "linear", "log"],
+        default="auto",
+        help="adaptive: integrate in log(1 + c t)",
+    )
+    p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    p.add_argument(
+        "--formulation",
+        choices=["auto", "data-w", "covariance-w", "eigen-w", "eigen-p"],
+        default="auto",
+    )
+    p.add_argument(
+        "--spectrum", action="store_true", help="also report the spectrum of W^T W at the end"
+    )
+    p.add_argument(
+        "--times", type=parse_times, default=parse_times("0:5:51"), metavar="T0:T1:COUNT"
+    )
+    add(
+        "backends", cmd_backends, "list the installed simulator backends and whether each is usable"
     )
     add("schema", cmd_schema, "print the JSON Schema of a catalogue entry", json_flag=False)
     add("cells", cmd_cells, "list the 21 cells of the prism and the entries in each")

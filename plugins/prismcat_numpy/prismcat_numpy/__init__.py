@@ -1,0 +1,11 @@
+"""The numpy simulator backend: fixed-step Euler/RK4 loops and scipy's DOP853 (adaptive)."""
+
+from __future__ import annotations
+
+from prismcat import hookimpl
+from prismcat_numpy.simulator import NumpySimulator
+
+
+@hookimpl
+def register_simulators(register):
+    register(NumpySimulator())

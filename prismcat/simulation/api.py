@@ -1,0 +1,155 @@
+"""Run finite-size problems on a registered simulator backend."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from prismcat.errors import PluginError
+from prismcat.plugins import collect
+from prismcat.simulation.base import Integrated, SimulationError, Simulator
+from prismcat.simulation.plan import final_spectrum, prepare
+from prismcat.simulation.problem import Problem
+
+
+@dataclass
+class SimResult:
+    """Loss curves of one run: per-dimension L_train/d and L_pop/d at model times ``t``."""
+
+    problem: Problem
+    t: np.ndarray
+    train: np.ndarray
+    population: np.ndarray
+    train0: float
+    population0: float
+    trS: float
+    spectrum: np.ndarray | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        out = {
+            "t": self.t.tolist(),
+            "train": self.train.tolist(),
+            "population": self.population.tolist(),
+        }
+        out.update(
+            train0=self.train0,
+            population0=self.population0,
+            trS=self.trS,
+            problem=self.problem.to_json(),
+            info=self.info,
+        )
+        if self.spectrum is not None:
+            out["spectrum"] = self.spectrum.tolist()
+        return out
+
+
+def simulators() -> dict[str, Simulator]:
+    """Installed simulator backends by name."""
+    return collect("register_simulators")
+
+
+def backends() -> list[dict[str, Any]]:
+    """Name, description and availability (with the reason) of every installed backend."""
+    out = []
+    for name, sim in simulators().items():
+        try:
+            ok, why = sim.available()
+        except Exception as exc:  # a broken plugin is reported, not fatal
+            ok, why = False, f"{type(exc).__name__}: {exc}"
+        out.append(
+            {"name": name, "description": sim.description, "available": bool(ok), "reason": why}
+        )
+    return out
+
+
+def get_simulator(name: str) -> Simulator:
+    sims = simulators()
+    if name not in sims:
+        known = ", ".join(sims) or "none installed"
+        raise PluginError(f"no simulator backend '{name}' (installed: {known})")
+    sim = sims[name]
+    ok, why = sim.available()
+    if not ok:
+        raise PluginError(f"simulator backend '{name}' is not usable here: {why}")
+    return sim
+
+
+def simulate(problems: Problem | Sequence[Problem], backend: str = "numpy") -> list[SimResult]:
+    """Run ``problems`` on ``backend``; problems differing only by seed run as one batch."""
+    items = [problems] if isinstance(problems, Problem) else list(problems)
+    sim = get_simulator(backend)
+    groups: dict[tuple, list[int]] = {}
+    for i, p in enumerate(items):
+        groups.setdefault(p.batch_key(), []).append(i)
+    results: list[SimResult | None] = [None] * len(items)
+    for idx in groups.values():
+        batch = [items[i] for i in idx]
+        for i, res in zip(idx, run_batch(sim, batch), strict=True):
+            results[i] = res
+    return [r for r in results if r is not None]
+
+
+def run_batch(sim: Simulator, batch: list[Problem]) -> list[SimResult]:
+    prepared = prepare(batch)
+    if prepared.formulation not in sim.formulations:
+        raise PluginError(f"backend '{sim.name}' cannot run the {prepared.formulation} formulation")
+    start = time.perf_counter()
+    try:
+        out = sim.integrate(prepared)
+    except SimulationError:
+        raise
+    except Exception as exc:
+        raise PluginError(
+            f"simulator backend '{sim.name}' failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    wall = time.perf_counter() - start
+    check_output(sim.name, out, len(batch), len(prepared.times))
+    spectra = final_spectrum(prepared, out.final) if batch[0].spectrum else None
+    info = {
+        "backend": sim.name,
+        "formulation": prepared.formulation,
+        "integrator": prepared.integrator.method,
+        "dt": prepared.integrator.dt,
+        "log_clock": prepared.log_clock,
+        "dtype": prepared.problem.dtype,
+        "evals": out.evals,
+        "steps": out.steps,
+        "batch": len(batch),
+        "timing": {"integrate_s": wall},
+    }
+    return [
+        SimResult(
+            problem=p,
+            t=prepared.times.copy(),
+            train=np.asarray(out.train[b], dtype=float),
+            population=np.asarray(out.population[b], dtype=float),
+            train0=float(prepared.train0[b]),
+            population0=float(prepared.population0[b]),
+            trS=float(prepared.trS[b]),
+            spectrum=None if spectra is None else spectra[b],
+            info=info,
+        )
+        for b, p in enumerate(batch)
+    ]
+
+
+def check_output(name: str, out: Any, batch: int, points: int) -> None:
+    """A plugin's answer must have the right type, shapes and finite values."""
+    if not isinstance(out, Integrated):
+        raise PluginError(
+            f"simulator backend '{name}' returned {type(out).__name__}, not Integrated"
+        )
+    for what in ("train", "population"):
+        arr = np.asarray(getattr(out, what))
+        if arr.shape != (batch, points):
+            raise PluginError(
+                f"simulator backend '{name}' returned {what} of shape {arr.shape}, "
+                f"expected {(batch, points)}"
+            )
+        if not np.all(np.isfinite(arr)):
+            raise PluginError(f"simulator backend '{name}' returned non-finite {what} values")

@@ -1,0 +1,83 @@
+"""The right-hand sides and losses of the gradient flow, written once for every array library.
+
+Only ``@``, ``.mT``, elementwise arithmetic, slicing and ``.sum(axes)`` are used, which numpy,
+torch and jax.numpy share, so every backend runs the very same arithmetic. Arrays carry a leading
+batch axis (one slice per seed). In the eigenbasis of S the data enter through ``lam`` (B, d).
+
+W-flow (MODEL.md):  dW/dt = 2 S W - W (W^T S W) - S W (W^T W)          8 d k^2 flops (4 GEMMs)
+P-flow:             dP/dt = M P + P M,  M = 2 Lam - P Lam - Lam P          2 d^3 flops (1 GEMM)
+In the eigenbasis M = (I - P) o L with L_ij = lam_i + lam_j (o: elementwise), so
+M = D - P o L with D = diag(2 lam), and P M = (M P)^T because both are symmetric.
+Losses: L_train = (Tr S - 2 Tr H + Tr HG)/2, L_pop = (d - 2 Tr G + Tr G^2)/2, with H = W^T S W
+and G = W^T W.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Array = Any
+
+
+def apply_eigen(lam: Array) -> Callable[[Array], Array]:
+    """S W for S = diag(lam) (the eigenbasis of S): a row scaling, O(d k)."""
+    col = lam[..., :, None]
+    return lambda W: col * W
+
+
+def apply_covariance(S: Array) -> Callable[[Array], Array]:
+    """S W with a precomputed S: O(d^2 k)."""
+    return lambda W: S @ W
+
+
+def apply_data(X: Array, n: int) -> Callable[[Array], Array]:
+    """S W = X (X^T W) / n without forming S: O(d n k)."""
+    return lambda W: (X @ (X.mT @ W)) / n
+
+
+def w_rhs(W: Array, SW: Array) -> Array:
+    H = W.mT @ SW
+    G = W.mT @ W
+    return 2.0 * SW - W @ H - SW @ G
+
+
+def w_losses(W: Array, SW: Array, trS: Array, d: int) -> tuple[Array, Array]:
+    """Per-dimension (L_train/d, L_pop/d) from W (traces only; H and G are symmetric)."""
+    H = W.mT @ SW
+    G = W.mT @ W
+    tr_h = (W * SW).sum((-2, -1))
+    tr_g = (W * W).sum((-2, -1))
+    train = (trS - 2.0 * tr_h + (H * G).sum((-2, -1))) / (2.0 * d)
+    pop = (d - 2.0 * tr_g + (G * G).sum((-2, -1))) / (2.0 * d)
+    return train, pop
+
+
+def w_size(W: Array) -> Array:
+    """Tr W^T W per batch element (a cheap divergence monitor)."""
+    return (W * W).sum((-2, -1))
+
+
+def p_constants(lam: Array, eye: Array) -> tuple[Array, Array]:
+    """L = lam_i + lam_j and D = diag(2 lam), computed once per problem (``eye``: identity)."""
+    return lam[..., :, None] + lam[..., None, :], eye * (2.0 * lam)[..., None, :]
+
+
+def p_rhs(P: Array, L: Array, D: Array) -> Array:
+    """M P + P M in the eigenbasis of S with one GEMM: M = D - P o L, then M P + (M P)^T."""
+    MP = (D - P * L) @ P
+    return MP + MP.mT
+
+
+def p_losses(P: Array, lam: Array, diag: Callable[[Array], Array], d: int) -> tuple[Array, Array]:
+    """Per-dimension losses from P = W W^T: 1/2 Tr[(I-P)^2 Lam] and 1/2 Tr[(I-P)^2]."""
+    pd = diag(P)
+    trS = lam.sum(-1)
+    train = ((P * P * lam[..., None, :]).sum((-2, -1)) - 2.0 * (pd * lam).sum(-1) + trS) / (2.0 * d)
+    pop = ((P * P).sum((-2, -1)) - 2.0 * pd.sum(-1) + d) / (2.0 * d)
+    return train, pop
+
+
+def p_size(P: Array, diag: Callable[[Array], Array]) -> Array:
+    """Tr P per batch element."""
+    return diag(P).sum(-1)

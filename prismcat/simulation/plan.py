@@ -1,0 +1,206 @@
+"""Host-side preparation of a batch: draw the data, choose the cheapest formulation, rotate.
+
+The formulation is chosen by counting flops: forming S and rotating into its eigenbasis costs
+~(d^2 n + 9 d^3 + 2 d^2 k) once and makes every later S W a row scaling; the P-flow costs one
+d x d GEMM per evaluation instead of four d x k ones.
+
+For k > d the W-flows run on V = W Q (d x d), where W0^T = Q R: W(t) = V(t) Q^T exactly, because
+dW/dt = M(P) W with M depending on P = W W^T = V V^T only; every Runge-Kutta scheme (Euler =
+gradient descent included) commutes with this reduction, and G = W^T W has the eigenvalues of
+V^T V plus k - d zeros.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from prismcat.simulation.problem import Integrator, Problem, ProblemError, draw
+
+STAGES = {"euler": 1, "rk4": 4, "adaptive": 12}
+
+
+@dataclass
+class Prepared:
+    """Everything a backend needs to integrate a batch of problems that differ only by seed."""
+
+    problems: list[Problem]
+    formulation: str
+    state0: np.ndarray  # (B, d, k) for *-w, (B, d, d) for eigen-p
+    lam: np.ndarray | None  # (B, d) eigenvalues of S (eigen-*)
+    S: np.ndarray | None  # (B, d, d) (covariance-w)
+    X: np.ndarray | None  # (B, d, n) (data-w)
+    trS: np.ndarray  # (B,)
+    train0: np.ndarray  # (B,) exact L_train(0)/d
+    population0: np.ndarray  # (B,) exact L_pop(0)/d
+    times: np.ndarray
+    integrator: Integrator
+    log_clock: float | None  # c of s = log(1 + c t) for the adaptive method, or None
+    rate: float  # initial rate scale 4 lam_max max(1, p_max)
+    cost: dict = field(default_factory=dict)
+
+    @property
+    def problem(self) -> Problem:
+        return self.problems[0]
+
+    @property
+    def d(self) -> int:
+        return self.problem.d
+
+    def intervals(self) -> tuple[np.ndarray, np.ndarray]:
+        """For fixed-step methods: steps per output interval and the step in each (<= dt).
+
+        Output times that are multiples of dt give exactly dt (gradient descent with that rate).
+        """
+        dt = self.integrator.dt
+        assert dt is not None
+        grid = np.concatenate([[0.0], self.times])
+        gaps = np.diff(grid)
+        counts = np.where(gaps > 0, np.ceil(gaps / dt - 1e-9).astype(np.int64), 0)
+        steps = np.where(counts > 0, gaps / np.maximum(counts, 1), 0.0)
+        if counts.sum() > self.integrator.max_steps:
+            raise ProblemError(
+                f"{int(counts.sum())} steps of dt = {dt:g} exceed "
+                f"max_steps = {self.integrator.max_steps}"
+            )
+        return counts, steps
+
+
+def flops(formulation: str, d: int, k: int, n: int, evals: float) -> dict[str, float]:
+    """Setup and per-evaluation flop estimates of a formulation (k > d is reduced to d)."""
+    k = min(k, d)
+    w_part = 8.0 * d * k * k
+    if formulation == "data-w":
+        setup, per = 0.0, w_part + 4.0 * d * n * k
+    elif formulation == "covariance-w":
+        setup, per = d * d * n, w_part + 2.0 * d * d * k
+    elif formulation == "eigen-w":
+        setup, per = d * d * n + 9.0 * d**3 + 2.0 * d * d * k, w_part + d * k
+    elif formulation == "eigen-p":
+        setup, per = d * d * n + 9.0 * d**3 + 4.0 * d * d * k, 2.0 * d**3 + 10.0 * d * d
+    else:
+        raise ProblemError(f"unknown formulation '{formulation}'")
+    return {"setup": setup, "per_eval": per, "total": setup + evals * per}
+
+
+def choose(problem: Problem, evals: float) -> tuple[str, dict]:
+    """The cheapest formulation. The P-flow needs k >= d: for k < d the null space of P is an
+    unstable fixed point (p' = 4 lam p (1 - p) at p = 0): round-off there grows like e^{4 lam t}."""
+    p_ok = problem.k >= problem.d and problem.integrator.method != "euler"
+    names = ["data-w", "covariance-w", "eigen-w"] + (["eigen-p"] if p_ok else [])
+    costs = {f: flops(f, problem.d, problem.k, problem.n, evals) for f in names}
+    if problem.formulation != "auto":
+        if problem.formulation not in costs:
+            raise ProblemError(
+                "the P-flow (eigen-p) needs k >= d (for k < d round-off in the null space of P "
+                "grows like exp(4 lam t)) and a method other than euler (Euler on P is not "
+                "gradient descent on W)"
+            )
+        return problem.formulation, costs
+    return min(costs, key=lambda f: costs[f]["total"]), costs
+
+
+def _rate(lam_max: float, problem: Problem) -> float:
+    p_max = problem.sigma2 * (math.sqrt(problem.d) + math.sqrt(problem.k)) ** 2
+    return 4.0 * lam_max * max(1.0, p_max)
+
+
+def prepare(problems: list[Problem]) -> Prepared:
+    """Draw, choose the formulation and build the host arrays for one batch (float64)."""
+    p0 = problems[0]
+    if any(p.batch_key() != p0.batch_key() for p in problems):
+        raise ProblemError("a batch must hold problems that differ only by seed")
+    d, k, n = p0.d, p0.k, p0.n
+    times = np.asarray(p0.times)
+    lam_max_est = (1.0 + math.sqrt(d / n)) ** 2
+    rate = _rate(lam_max_est, p0)
+    integ = p0.integrator
+    if integ.method != "adaptive" and integ.dt is None:
+        default = min(0.02, 0.5 / rate) if integ.method == "rk4" else min(1e-3, 0.1 / rate)
+        integ = replace(integ, dt=default)
+    if integ.method == "adaptive":
+        evals = STAGES["adaptive"] * (40 + min(rate * times[-1], 2e3))
+    else:
+        evals = STAGES[integ.method] * times[-1] / integ.dt
+    formulation, costs = choose(p0, evals)
+    data = [draw(p) for p in problems]
+    X = np.stack([x for x, _ in data])
+    W0 = np.stack([w for _, w in data])
+    Wstate = W0 if k <= d else np.linalg.qr(W0.transpose(0, 2, 1))[1].transpose(0, 2, 1)
+    lam = S = Xb = None
+    if formulation in ("eigen-w", "eigen-p", "covariance-w"):
+        S_all = X @ X.transpose(0, 2, 1) / n
+        if formulation == "covariance-w":
+            S = S_all
+            trS = np.trace(S_all, axis1=1, axis2=2)
+            state0 = Wstate
+        else:
+            lam, U = np.linalg.eigh(S_all)
+            lam = np.maximum(lam, 0.0)
+            trS = lam.sum(-1)
+            Wr = U.transpose(0, 2, 1) @ Wstate
+            state0 = Wr if formulation == "eigen-w" else Wr @ Wr.transpose(0, 2, 1)
+            rate = _rate(float(lam.max()), p0)
+    else:
+        Xb = X
+        trS = np.einsum("bij,bij->b", X, X) / n
+        state0 = Wstate
+    train0, pop0 = initial_losses(X, W0)
+    log_clock = None
+    if integ.method == "adaptive" and (
+        integ.clock == "log" or (integ.clock == "auto" and rate * times[-1] > 500)
+    ):
+        log_clock = rate
+    return Prepared(
+        problems=list(problems),
+        formulation=formulation,
+        state0=np.ascontiguousarray(state0),
+        lam=lam,
+        S=S,
+        X=Xb,
+        trS=trS,
+        train0=train0,
+        population0=pop0,
+        times=times,
+        integrator=integ,
+        log_clock=log_clock,
+        rate=rate,
+        cost={
+            "chosen": formulation,
+            "estimated_evals": evals,
+            **{f: c["total"] for f, c in costs.items()},
+        },
+    )
+
+
+def initial_losses(X: np.ndarray, W0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact per-dimension losses at t = 0 (float64), batched over the leading axis."""
+    d, k, n = X.shape[1], W0.shape[2], X.shape[2]
+    trS = np.einsum("bij,bij->b", X, X) / n
+    if k <= d:
+        G = W0.transpose(0, 2, 1) @ W0
+        XtW = X.transpose(0, 2, 1) @ W0
+        H = XtW.transpose(0, 2, 1) @ XtW / n
+        train = (trS - 2 * np.trace(H, axis1=1, axis2=2) + np.einsum("bij,bij->b", H, G)) / (2 * d)
+        pop = (d - 2 * np.trace(G, axis1=1, axis2=2) + np.einsum("bij,bij->b", G, G)) / (2 * d)
+        return train, pop
+    P = W0 @ W0.transpose(0, 2, 1)
+    R = np.eye(d) - P
+    RX = R @ X
+    train = np.einsum("bij,bij->b", RX, RX) / (2 * n * d)
+    pop = np.einsum("bij,bij->b", R, R) / (2 * d)
+    return train, pop
+
+
+def final_spectrum(prepared: Prepared, final: np.ndarray) -> np.ndarray:
+    """Eigenvalues of G = W^T W at the end (ascending, k of them), from the final state."""
+    k = prepared.problem.k
+    if prepared.formulation == "eigen-p":
+        ev = np.linalg.eigvalsh(0.5 * (final + final.transpose(0, 2, 1)))
+    else:
+        ev = np.linalg.eigvalsh(final.transpose(0, 2, 1) @ final)
+    if k > ev.shape[1]:
+        return np.concatenate([np.zeros((ev.shape[0], k - ev.shape[1])), ev], axis=1)
+    return ev[:, ev.shape[1] - k :]

@@ -1,0 +1,192 @@
+"""A finite-size problem: sizes, seed, time grid, integrator settings, and its data.
+
+The same seed gives the same data on every backend: X and W0 are drawn once on the host with
+numpy's Generator (X first, then W0) and handed over, so backends compare number for number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from prismcat.errors import PrismcatError
+
+Method = Literal["euler", "rk4", "adaptive"]
+Clock = Literal["auto", "linear", "log"]
+Formulation = Literal["auto", "data-w", "covariance-w", "eigen-w", "eigen-p"]
+DType = Literal["float64", "float32"]
+
+
+class ProblemError(PrismcatError):
+    """A problem that cannot be set up (bad sizes, bad arrays, bad settings)."""
+
+
+@dataclass(frozen=True)
+class Integrator:
+    """How to integrate the gradient flow.
+
+    ``euler`` with step ``dt`` is exactly full-batch gradient descent with learning rate ``dt``;
+    ``rk4`` is classical Runge-Kutta; ``adaptive`` is an error-controlled 8th-order Dormand-Prince
+    method (scipy / diffrax / torchdiffeq) with tolerances ``rtol``, ``atol``. ``clock='log'``
+    integrates the adaptive method in s = log(1 + c t), which removes the stiffness of a large
+    initialisation; ``auto`` picks it when the initial rate times the horizon is large.
+    """
+
+    method: Method = "adaptive"
+    dt: float | None = None
+    rtol: float = 1e-10
+    atol: float = 1e-12
+    clock: Clock = "auto"
+    max_steps: int = 2_000_000
+
+    def __post_init__(self) -> None:
+        if self.method not in ("euler", "rk4", "adaptive"):
+            raise ProblemError(f"unknown integrator '{self.method}' (euler, rk4, adaptive)")
+        if self.dt is not None and not (math.isfinite(self.dt) and self.dt > 0):
+            raise ProblemError(f"dt must be a positive number, got {self.dt}")
+        if not (0 < self.rtol < 1 and 0 < self.atol < 1):
+            raise ProblemError("rtol and atol must lie in (0, 1)")
+
+
+@dataclass(frozen=True)
+class ProblemData:
+    """User-supplied data X (d x n) and initial weights W0 (d x k)."""
+
+    X: np.ndarray
+    W0: np.ndarray
+
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        for a in (self.X, self.W0):
+            a = np.ascontiguousarray(a, dtype=np.float64)
+            h.update(str(a.shape).encode())
+            h.update(a.tobytes())
+        return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finite-size run: sizes, seed, output times (model time t) and settings."""
+
+    d: int
+    k: int
+    n: int
+    sigma2: float
+    times: tuple[float, ...]
+    seed: int = 0
+    integrator: Integrator = field(default_factory=Integrator)
+    dtype: DType = "float64"
+    formulation: Formulation = "auto"
+    spectrum: bool = False
+    data: ProblemData | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("d", "k", "n"):
+            v = getattr(self, name)
+            if not isinstance(v, int | np.integer) or v < 1:
+                raise ProblemError(f"{name} must be a positive integer, got {v!r}")
+            if v > 1_000_000:
+                raise ProblemError(f"{name} = {v} is too large")
+        if not (math.isfinite(self.sigma2) and self.sigma2 >= 0):
+            raise ProblemError(f"sigma2 must be finite and >= 0, got {self.sigma2}")
+        t = np.asarray(self.times, dtype=float)
+        if t.ndim != 1 or t.size == 0 or not np.all(np.isfinite(t)) or np.any(t < 0):
+            raise ProblemError("times must be a non-empty list of finite, non-negative numbers")
+        if np.any(np.diff(t) <= 0):
+            raise ProblemError("times must be strictly increasing")
+        if self.dtype not in ("float64", "float32"):
+            raise ProblemError(f"dtype must be float64 or float32, got {self.dtype}")
+        object.__setattr__(self, "times", tuple(float(x) for x in t))
+        if self.data is not None:
+            X, W0 = self.data.X, self.data.W0
+            if X.shape != (self.d, self.n) or W0.shape != (self.d, self.k):
+                raise ProblemError(
+                    f"X must be d x n = {self.d} x {self.n} and W0 d x k = {self.d} x {self.k}; "
+                    f"got {X.shape} and {W0.shape}"
+                )
+
+    @classmethod
+    def from_arrays(cls, X: np.ndarray, W0: np.ndarray, times, **settings) -> Problem:
+        """A problem on user data; sizes come from the arrays (sigma2 is the mean square of W0)."""
+        X = np.asarray(X, dtype=np.float64)
+        W0 = np.asarray(W0, dtype=np.float64)
+        if X.ndim != 2 or W0.ndim != 2 or X.shape[0] != W0.shape[0]:
+            raise ProblemError(
+                f"X must be d x n and W0 d x k with the same d; got {X.shape} and {W0.shape}"
+            )
+        if not (np.all(np.isfinite(X)) and np.all(np.isfinite(W0))):
+            raise ProblemError("X and W0 must be finite")
+        d, n = X.shape
+        k = W0.shape[1]
+        return cls(
+            d=d,
+            k=k,
+            n=n,
+            sigma2=float(np.mean(W0**2)),
+            times=tuple(times),
+            data=ProblemData(X, W0),
+            **settings,
+        )
+
+    @property
+    def a(self) -> float:
+        return self.sigma2 * self.d
+
+    def with_seed(self, seed: int) -> Problem:
+        return replace(self, seed=seed)
+
+    def batch_key(self) -> tuple:
+        """Problems with equal keys can run in one batched call (they differ only by seed)."""
+        return (
+            self.d,
+            self.k,
+            self.n,
+            self.sigma2,
+            self.times,
+            self.integrator,
+            self.dtype,
+            self.formulation,
+            self.spectrum,
+        )
+
+    def to_json(self) -> dict:
+        out = asdict(replace(self, data=None))
+        out.pop("data")
+        out["times"] = list(self.times)
+        if self.data is not None:
+            out["data_sha256"] = self.data.digest()
+        return out
+
+    def digest(self) -> str:
+        """A content hash of everything that determines the result."""
+        text = json.dumps(self.to_json(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def draw(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
+    """Data X (d x n, iid N(0,1)) and W0 (d x k, iid N(0, sigma2)) for the problem's seed."""
+    if problem.data is not None:
+        return problem.data.X, problem.data.W0
+    rng = np.random.default_rng(problem.seed)
+    X = rng.standard_normal((problem.d, problem.n))
+    W0 = rng.standard_normal((problem.d, problem.k)) * math.sqrt(problem.sigma2)
+    return X, W0
+
+
+def load_problem_npz(path: str | Path, times, **settings) -> Problem:
+    """A problem from an ``.npz`` file holding arrays ``X`` (d x n) and ``W0`` (d x k)."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = [a for a in ("X", "W0") if a not in f.files]
+            if missing:
+                raise ProblemError(f"{path}: missing array(s) {', '.join(missing)} (need X and W0)")
+            X, W0 = f["X"], f["W0"]
+    except (OSError, ValueError) as exc:
+        raise ProblemError(f"{path}: cannot read problem file: {exc}") from None
+    return Problem.from_arrays(X, W0, times, **settings)
