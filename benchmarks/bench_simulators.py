@@ -155,9 +155,7 @@ def part_b(quick: bool) -> list[list[str]]:
     times = tuple(np.linspace(0.0, 5.0, 51))
     for d, k, n in CASES[:1] if quick else CASES:
         p = Problem(d=d, k=k, n=n, sigma2=1.0 / d, times=times, seed=0)
-        ref = curves(
-            simulate(dataclasses.replace(p, integrator=Integrator(rtol=1e-13, atol=1e-15)))[0]
-        )
+        ref = curves(simulate(dataclasses.replace(p, integrator=Integrator(rtol=1e-13, atol=1e-15)))[0])
         ours = None
         for rtol in (1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10):
             prob = dataclasses.replace(p, integrator=Integrator(rtol=rtol, atol=rtol * 1e-2))
@@ -173,9 +171,7 @@ def part_b(quick: bool) -> list[list[str]]:
         lrs = np.array([0.01, 0.005, 0.0025, 0.00125])
         errs = []
         for lr in lrs:
-            res = simulate(
-                dataclasses.replace(p, integrator=Integrator(method="euler", dt=float(lr)))
-            )[0]
+            res = simulate(dataclasses.replace(p, integrator=Integrator(method="euler", dt=float(lr))))[0]
             errs.append(np.abs(curves(res) - ref).max())
         slope, logc = np.polyfit(np.log(lrs), np.log(errs), 1)
         lr_needed = float(np.exp((np.log(1e-6) - logc) / slope))
@@ -198,8 +194,7 @@ def part_b(quick: bool) -> list[list[str]]:
         rows.append(
             [
                 f"({d},{k},{n})",
-                f"{ours[1]:.3f} s (rtol {ours[0]:g}, {ours[3]} evals, {ours[4]}, "
-                f"err {ours[2]:.1e})",
+                f"{ours[1]:.3f} s (rtol {ours[0]:g}, {ours[3]} evals, {ours[4]}, err {ours[2]:.1e})",
                 f"{per_step * 1e3:.1f} ms/step, err ~ {np.exp(logc):.2g} lr^{slope:.2f}, "
                 f"lr {lr_needed:.2g}, "
                 f"{steps_needed:.3g} steps",

@@ -36,8 +36,7 @@ def parse_times(text: str) -> np.ndarray:
         return values
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"bad times '{text}': use T0:T1:COUNT (T0 <= T1, 1 <= COUNT <= 100000) "
-            "or a list like 0,0.5,1"
+            f"bad times '{text}': use T0:T1:COUNT (T0 <= T1, 1 <= COUNT <= 100000) or a list like 0,0.5,1"
         ) from None
 
 
@@ -50,9 +49,7 @@ def parse_assignment(text: str) -> tuple[str, float]:
         if not np.isfinite(number):
             raise ValueError
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"bad --set '{text}': use NAME=VALUE with a finite number"
-        ) from None
+        raise argparse.ArgumentTypeError(f"bad --set '{text}': use NAME=VALUE with a finite number") from None
     return name.strip(), number
 
 
@@ -79,9 +76,7 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
-    lines += [
-        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
-    ]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return "\n".join(lines)
 
 
@@ -185,9 +180,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
         for p in problems:
             print(p)
         n_files = (
-            len(files)
-            if files is not None
-            else len(cat.entries) + len({p.location.file for p in problems})
+            len(files) if files is not None else len(cat.entries) + len({p.location.file for p in problems})
         )
         status = "ok" if not problems else f"{len(problems)} problem(s)"
         print(
@@ -230,13 +223,9 @@ def cmd_cells(args: argparse.Namespace) -> int:
     rows = []
     for cell in all_cells():
         ids = [e.id for e in by_cell.get(cell.id, [])]
-        rows.append(
-            [cell.id, cell.kind, str(representative_exponents(cell)), ", ".join(ids) or "-"]
-        )
+        rows.append([cell.id, cell.kind, str(representative_exponents(cell)), ", ".join(ids) or "-"])
     if args.json:
-        _print_json(
-            [{"cell": r[0], "kind": r[1], "exponents": r[2], "entries": r[3]} for r in rows]
-        )
+        _print_json([{"cell": r[0], "kind": r[1], "exponents": r[2], "entries": r[3]} for r in rows])
         return EXIT_OK
     print(_table(rows, ["cell", "kind", "(d, k, n, sigma2)", "entries"]))
     return EXIT_OK
@@ -245,9 +234,7 @@ def cmd_cells(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from prismcat.simulation import Integrator, Problem, load_problem_npz, simulate
 
-    integ = Integrator(
-        method=args.integrator, dt=args.dt, rtol=args.rtol, atol=args.atol, clock=args.clock
-    )
+    integ = Integrator(method=args.integrator, dt=args.dt, rtol=args.rtol, atol=args.atol, clock=args.clock)
     settings = dict(
         seed=args.seed,
         integrator=integ,
@@ -258,9 +245,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.problem is not None:
         given = [f"--{s}" for s in ("d", "k", "n", "sigma2") if getattr(args, s) is not None]
         if given:
-            raise PrismcatError(
-                f"{', '.join(given)}: the sizes come from the arrays in {args.problem}"
-            )
+            raise PrismcatError(f"{', '.join(given)}: the sizes come from the arrays in {args.problem}")
         problem = load_problem_npz(args.problem, args.times, **settings)
     else:
         missing = [f"--{s}" for s in ("d", "k", "n", "sigma2") if getattr(args, s) is None]
@@ -296,11 +281,41 @@ def cmd_backends(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(items)
         return EXIT_OK
-    rows = [
-        [b["name"], "yes" if b["available"] else "no", b["reason"], b["description"]] for b in items
-    ]
+    rows = [[b["name"], "yes" if b["available"] else "no", b["reason"], b["description"]] for b in items]
     print(_table(rows, ["backend", "usable", "detail", "description"]))
     return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from prismcat.report import write_report
+    from prismcat.validation.cache import DiskCache
+    from prismcat.validation.runner import validate
+
+    cat = _catalog(args)
+    unknown = [i for i in args.ids if i not in cat]
+    if unknown:
+        cat.get(unknown[0])  # raises with a suggestion
+    cache = DiskCache(None if args.no_cache else args.cache_dir)
+    v = validate(
+        cat,
+        args.ids or None,
+        backend=args.backend,
+        profile=args.profile,
+        cache=cache,
+        progress=not args.no_progress,
+    )
+    paths = write_report(v, cat, args.report)
+    rows = [[r.entry.id, r.entry.cell.id, r.status, r.message[:90]] for r in v.runs]
+    print(_table(rows, ["entry", "cell", "status", "reason"]))
+    counts = {s: sum(r.status == s for r in v.runs) for s in ("pass", "fail", "error")}
+    print(
+        f"\n{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors "
+        f"({v.seconds:.1f} s, cache {v.cache['hits']} hits)\n"
+        f"report: {paths['html']}, {paths['markdown']}, {paths['json']}"
+    )
+    if cat.problems:
+        print(f"note: {len(cat.problems)} catalogue file(s) with problems were not validated (prismcat lint)")
+    return EXIT_OK if v.ok and not cat.problems else EXIT_FAIL
 
 
 # -- wiring ---------------------------------------------------------------------------------
@@ -314,9 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="catalogue directory (default: the packaged catalog/)",
     )
     common.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
-    parser = argparse.ArgumentParser(
-        prog="prismcat", description=__doc__.splitlines()[0], parents=[common]
-    )
+    parser = argparse.ArgumentParser(prog="prismcat", description=__doc__.splitlines()[0], parents=[common])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(
@@ -332,9 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("show", cmd_show, "show one entry: exponents, parameters, formulas, cell")
     p.add_argument("id")
     p = add("lint", cmd_lint, "validate catalogue files; exit 1 with located messages")
-    p.add_argument(
-        "paths", nargs="*", type=Path, help="files or directories (default: the whole catalogue)"
-    )
+    p.add_argument("paths", nargs="*", type=Path, help="files or directories (default: the whole catalogue)")
     p = add("predict", cmd_predict, "evaluate an entry's limit curves on its own clock")
     p.add_argument("id")
     p.add_argument(
@@ -344,9 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="parameter value (repeatable)",
     )
-    p.add_argument(
-        "--times", type=parse_times, default=parse_times("0:3:31"), metavar="T0:T1:COUNT"
-    )
+    p.add_argument("--times", type=parse_times, default=parse_times("0:3:31"), metavar="T0:T1:COUNT")
     p = add("simulate", cmd_simulate, "run the finite-size autoencoder and print its loss curves")
     for size, typ in (("d", int), ("k", int), ("n", int), ("sigma2", float)):
         p.add_argument(f"--{size}", type=typ, default=None)
@@ -360,9 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", default="numpy")
     p.add_argument("--integrator", choices=["adaptive", "rk4", "euler"], default="adaptive")
-    p.add_argument(
-        "--dt", type=float, default=None, help="step of euler/rk4 (euler: the learning rate)"
-    )
+    p.add_argument("--dt", type=float, default=None, help="step of euler/rk4 (euler: the learning rate)")
     p.add_argument("--rtol", type=float, default=1e-10)
     p.add_argument("--atol", type=float, default=1e-12)
     p.add_argument(
@@ -377,15 +384,22 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["auto", "data-w", "covariance-w", "eigen-w", "eigen-p"],
         default="auto",
     )
-    p.add_argument(
-        "--spectrum", action="store_true", help="also report the spectrum of W^T W at the end"
+    p.add_argument("--spectrum", action="store_true", help="also report the spectrum of W^T W at the end")
+    p.add_argument("--times", type=parse_times, default=parse_times("0:5:51"), metavar="T0:T1:COUNT")
+    add("backends", cmd_backends, "list the installed simulator backends and whether each is usable")
+    p = add(
+        "validate",
+        cmd_validate,
+        "validate entries against simulation; write report.html, report.md and results.json",
+        json_flag=False,
     )
-    p.add_argument(
-        "--times", type=parse_times, default=parse_times("0:5:51"), metavar="T0:T1:COUNT"
-    )
-    add(
-        "backends", cmd_backends, "list the installed simulator backends and whether each is usable"
-    )
+    p.add_argument("ids", nargs="*", help="entry ids (default: all)")
+    p.add_argument("--backend", default="numpy")
+    p.add_argument("--profile", choices=["quick", "thorough"], default="quick")
+    p.add_argument("--report", type=Path, default=Path("report"), metavar="DIR")
+    p.add_argument("--no-cache", action="store_true", help="recompute everything")
+    p.add_argument("--cache-dir", type=Path, default=Path(".prismcat-cache"), metavar="DIR")
+    p.add_argument("--no-progress", action="store_true")
     add("schema", cmd_schema, "print the JSON Schema of a catalogue entry", json_flag=False)
     add("cells", cmd_cells, "list the 21 cells of the prism and the entries in each")
     return parser

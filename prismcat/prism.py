@@ -101,9 +101,7 @@ def all_cells() -> list[Cell]:
     tri_options: list[tuple[str, ...]] = [(), *((f,) for f in TRIANGLE_FACES)]
     tri_options += list(itertools.combinations(TRIANGLE_FACES, 2))
     cells = [Cell(frozenset(d + t)) for d in data_options for t in tri_options]
-    return sorted(
-        cells, key=lambda c: (len(c.faces), [FACES.index(f) for f in FACES if f in c.faces])
-    )
+    return sorted(cells, key=lambda c: (len(c.faces), [FACES.index(f) for f in FACES if f in c.faces]))
 
 
 @dataclass(frozen=True)

@@ -67,11 +67,7 @@ def _mono(node: ast.AST, text: str) -> Monomial:
         powers = dict(left.powers)
         for s, p in right.powers.items():
             powers[s] = powers.get(s, Fraction(0)) + sign * p
-        coef = (
-            left.coefficient * right.coefficient
-            if sign > 0
-            else left.coefficient / right.coefficient
-        )
+        coef = left.coefficient * right.coefficient if sign > 0 else left.coefficient / right.coefficient
         return Monomial(coef, powers)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
         base = _mono(node.left, text)
@@ -79,9 +75,7 @@ def _mono(node: ast.AST, text: str) -> Monomial:
         if expo.powers and any(expo.powers.values()):
             raise ExpressionError("exponents must be numbers", text, off)
         e = exact(expo.coefficient)
-        return Monomial(
-            base.coefficient**expo.coefficient, {s: p * e for s, p in base.powers.items()}
-        )
+        return Monomial(base.coefficient**expo.coefficient, {s: p * e for s, p in base.powers.items()})
     if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)

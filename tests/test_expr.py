@@ -36,9 +36,7 @@ def test_arithmetic_is_vectorised_numpy():
     ],
 )
 def test_functions_and_constants(text, value):
-    np.testing.assert_allclose(
-        evaluate(text, x=np.array([0.0, 1.0, 2.0])) * np.ones(3), value, atol=1e-14
-    )
+    np.testing.assert_allclose(evaluate(text, x=np.array([0.0, 1.0, 2.0])) * np.ones(3), value, atol=1e-14)
 
 
 def test_complex_arithmetic_for_contours():

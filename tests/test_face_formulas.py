@@ -93,9 +93,7 @@ def mp_integral(f, c, lo=None, hi=None, atom=True):
             if at_hi:
                 total = _quad(lambda x: f(x) / (2 * math.pi), lo, hi, (-0.5, 0.5))
             else:
-                total = _quad(
-                    lambda x: f(x) * math.sqrt(lp - x) / (2 * math.pi), lo, hi, (-0.5, 0.0)
-                )
+                total = _quad(lambda x: f(x) * math.sqrt(lp - x) / (2 * math.pi), lo, hi, (-0.5, 0.0))
         else:
 
             def g(x):
@@ -540,12 +538,7 @@ def sd_hierarchy(taus, gamma, a, order):
     phi1 = xmax * sol.y[1]
     integral = sol.y[-1]
     ell = 0.5 * ((1 - phi0) ** 2 + phi1)
-    pi = (
-        -(phi0 - a * gamma)
-        + 0.5 * (phi0**2 - a * a * gamma * gamma)
-        + (phi1 - a * a * gamma)
-        + 2 * integral
-    )
+    pi = -(phi0 - a * gamma) + 0.5 * (phi0**2 - a * a * gamma * gamma) + (phi1 - a * a * gamma) + 2 * integral
     return ell, pi
 
 

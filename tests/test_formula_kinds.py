@@ -74,9 +74,7 @@ def test_spectral_integral_limits_and_atom():
     }
     params = {"a": 1.0, "c": 4.0}  # atom of mass 3/4 at 0
     assert prepare(base).evaluate(params, T)[0] == pytest.approx(1.0, abs=1e-13)
-    assert prepare({**base, "atom": "exclude"}).evaluate(params, T)[0] == pytest.approx(
-        0.25, abs=1e-13
-    )
+    assert prepare({**base, "atom": "exclude"}).evaluate(params, T)[0] == pytest.approx(0.25, abs=1e-13)
     assert prepare({**base, "lower": "mp_upper(c) / 2"}).evaluate(params, T)[0] == pytest.approx(
         1 - MarchenkoPastur(4.0).cdf(MarchenkoPastur(4.0).upper_edge / 2), abs=1e-12
     )
@@ -116,9 +114,7 @@ def test_limits_must_not_move_in_time():
 
 
 def test_ode_logistic_has_its_known_solution():
-    f = prepare(
-        {"kind": "ode", "state": {"g": "a"}, "rhs": {"g": "4 * g * (1 - g)"}, "expression": "g"}
-    )
+    f = prepare({"kind": "ode", "state": {"g": "a"}, "rhs": {"g": "4 * g * (1 - g)"}, "expression": "g"})
     np.testing.assert_allclose(f.evaluate({"a": 0.05, "c": 1.0}, T), logistic(0.05, T), rtol=1e-9)
 
 
@@ -143,9 +139,7 @@ def test_ode_with_spectral_integrals_in_the_rhs():
     mp = MarchenkoPastur(c)
 
     def rhs(t, y):
-        z0 = quad(
-            lambda x: np.exp(-x * y[0]) * mp.density(x), mp.lower_edge, mp.upper_edge, epsabs=1e-13
-        )[0]
+        z0 = quad(lambda x: np.exp(-x * y[0]) * mp.density(x), mp.lower_edge, mp.upper_edge, epsabs=1e-13)[0]
         z1 = quad(
             lambda x: x * np.exp(-x * y[0]) * mp.density(x),
             mp.lower_edge,
@@ -160,9 +154,7 @@ def test_ode_with_spectral_integrals_in_the_rhs():
 
 def test_ode_errors():
     with pytest.raises(FieldError, match="missing rhs for h"):
-        prepare(
-            {"kind": "ode", "state": {"g": "a", "h": "1"}, "rhs": {"g": "1"}, "expression": "g"}
-        )
+        prepare({"kind": "ode", "state": {"g": "a", "h": "1"}, "rhs": {"g": "1"}, "expression": "g"})
     f = prepare({"kind": "ode", "state": {"g": "a"}, "rhs": {"g": "g**2"}, "expression": "g"})
     with pytest.raises(EvaluationError, match="failed near t"):
         f.evaluate({"a": 1.0, "c": 1.0}, T)  # blows up at t = 1

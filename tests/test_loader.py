@@ -79,7 +79,7 @@ MUTATIONS = [
     (
         "title: Large data and mean-field\n",
         "title: Large data and mean-field\ncolour: red\n",
-        "entry.yaml:3:1: colour: unknown key 'colour' (allowed: id, title, summary, cell, scaling, parameters, where, clock, losses, convergence, references, notes, validation)",
+        "entry.yaml:3:1: colour: unknown key 'colour' (allowed: id, title, summary, cell, scaling, parameters, where, clock, losses, convergence, references, notes, validation, consistency)",
     ),
     (
         "  seeds: 2\n",
@@ -233,9 +233,7 @@ def test_python_api_from_data():
     entry = entry_from_data(data, "api")
     assert entry.id == "ld-mf"
     data["parameters"]["u"]["default"] = "lots"
-    with pytest.raises(
-        CatalogError, match=r"api:.*parameters\.u\.default: Input should be a valid number"
-    ):
+    with pytest.raises(CatalogError, match=r"api:.*parameters\.u\.default: Input should be a valid number"):
         entry_from_data(data, "api")
 
 

@@ -31,9 +31,7 @@ OPTIONAL = [
     pytest.param(
         "torch", marks=pytest.mark.skipif("torch" not in HAVE, reason="torch backend not installed")
     ),
-    pytest.param(
-        "jax", marks=pytest.mark.skipif("jax" not in HAVE, reason="jax backend not installed")
-    ),
+    pytest.param("jax", marks=pytest.mark.skipif("jax" not in HAVE, reason="jax backend not installed")),
 ]
 
 
@@ -60,14 +58,14 @@ def test_numpy_backend_is_always_there():
         ({}, "covariance-w"),
         ({"d": 12, "k": 30, "n": 20, "sigma2": 1 / 12}, "eigen-p"),
         ({"d": 12, "k": 30, "n": 20, "sigma2": 1 / 12}, "eigen-w"),
+        ({"d": 30, "k": 12, "n": 6}, "eigen-ak"),
+        ({"d": 12, "k": 30, "n": 6, "sigma2": 1 / 12}, "eigen-ak"),
     ],
 )
 @pytest.mark.parametrize("method", ["rk4", "adaptive"])
 def test_backends_agree_to_1e9(backend, sizes, formulation, method):
     integ = Integrator(method=method, dt=0.01, rtol=1e-12, atol=1e-14)
-    probs = [
-        problem(**sizes, integrator=integ, formulation=formulation).with_seed(s) for s in (1, 2)
-    ]
+    probs = [problem(**sizes, integrator=integ, formulation=formulation).with_seed(s) for s in (1, 2)]
     ref = simulate(probs, "numpy")
     got = simulate(probs, backend)
     assert got[0].info["formulation"] == formulation
@@ -106,8 +104,7 @@ def test_integrators_converge_at_their_order(method, order, dts):
     ref = reference(p)
     errs = [
         np.abs(
-            curves(simulate(dataclasses.replace(p, integrator=Integrator(method=method, dt=dt))))[0]
-            - ref
+            curves(simulate(dataclasses.replace(p, integrator=Integrator(method=method, dt=dt))))[0] - ref
         ).max()
         for dt in dts
     ]
@@ -130,12 +127,8 @@ def test_adaptive_default_is_accurate_to_1e8():
 def test_log_clock_for_large_init_agrees_with_fewer_steps():
     """a = 1e4: the log clock s = log(1 + c t) needs fewer evaluations for the same curve."""
     p = problem(k=48, n=96, sigma2=1e4 / 24, times=(0.05, 0.25, 0.5, 1.0))
-    lin = simulate(
-        dataclasses.replace(p, integrator=Integrator(clock="linear", rtol=1e-11, atol=1e-13))
-    )[0]
-    log = simulate(
-        dataclasses.replace(p, integrator=Integrator(clock="log", rtol=1e-11, atol=1e-13))
-    )[0]
+    lin = simulate(dataclasses.replace(p, integrator=Integrator(clock="linear", rtol=1e-11, atol=1e-13)))[0]
+    log = simulate(dataclasses.replace(p, integrator=Integrator(clock="log", rtol=1e-11, atol=1e-13)))[0]
     assert log.info["log_clock"] and not lin.info["log_clock"]
     assert log.info["evals"] < 0.75 * lin.info["evals"]
     np.testing.assert_allclose(log.train, lin.train, rtol=1e-8)
@@ -232,25 +225,29 @@ def test_formulation_choice_and_its_limits():
     assert prepare([problem(d=16, k=64, n=32)]).formulation == "eigen-p"
     euler = Integrator(method="euler", dt=0.01)
     assert prepare([problem(d=16, k=64, n=32, integrator=euler)]).formulation == "eigen-w"
-    tiny = problem(d=200, k=2, n=3, times=(0.01,), integrator=Integrator(method="rk4", dt=0.01))
-    assert (
-        prepare([tiny]).formulation == "data-w"
-    )  # four evaluations never repay an eigendecomposition
+    tiny = problem(d=200, k=2, n=400, times=(0.01,), integrator=Integrator(method="rk4", dt=0.01))
+    assert prepare([tiny]).formulation == "data-w"  # four evaluations never repay an eigendecomposition
+    assert prepare([problem(d=256, k=128, n=16)]).formulation == "eigen-ak"  # rank-16 S
     with pytest.raises(ProblemError, match="P-flow"):
         prepare([problem(formulation="eigen-p")])
 
 
-@pytest.mark.parametrize("sizes", [{"d": 12, "k": 5, "n": 30}, {"d": 8, "k": 20, "n": 30}])
-def test_final_spectrum_is_consistent(sizes):
+@pytest.mark.parametrize(
+    ("sizes", "other"),
+    [
+        ({"d": 12, "k": 5, "n": 30}, "data-w"),
+        ({"d": 8, "k": 20, "n": 30}, "eigen-p"),
+        ({"d": 20, "k": 6, "n": 5}, "eigen-ak"),
+    ],
+)
+def test_final_spectrum_is_consistent(sizes, other):
     p = problem(**sizes, sigma2=0.3 / sizes["d"], spectrum=True)
-    spectra = {f: simulate(dataclasses.replace(p, formulation=f))[0] for f in ("eigen-w", "data-w")}
-    a, b = spectra["eigen-w"], spectra["data-w"]
+    spectra = {f: simulate(dataclasses.replace(p, formulation=f))[0] for f in ("eigen-w", other)}
+    a, b = spectra["eigen-w"], spectra[other]
     assert a.spectrum.shape == (p.k,)
     np.testing.assert_allclose(a.spectrum, b.spectrum, atol=1e-9)
     g = a.spectrum  # L_pop = (d - 2 Tr G + Tr G^2) / 2
-    assert (p.d - 2 * g.sum() + (g**2).sum()) / (2 * p.d) == pytest.approx(
-        a.population[-1], abs=1e-10
-    )
+    assert (p.d - 2 * g.sum() + (g**2).sum()) / (2 * p.d) == pytest.approx(a.population[-1], abs=1e-10)
 
 
 def test_float32_is_close_to_float64():

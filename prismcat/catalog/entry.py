@@ -43,6 +43,18 @@ class Prediction:
 
 
 @dataclass
+class CompiledRelation:
+    """A consistency relation with its expressions compiled (see schema.Relation)."""
+
+    spec: Any
+    index: int
+    parameters: dict[str, Compiled]
+    small: Compiled
+    transforms: dict[str, Compiled | None]
+    clock: Compiled | None
+
+
+@dataclass
 class Entry:
     """One regime. ``spec`` is the validated pydantic model; the rest is derived from it."""
 
@@ -55,6 +67,7 @@ class Entry:
     convergence_eps: Compiled
     source: SourceDoc | None = None
     absent: dict[str, str] = field(default_factory=dict)
+    relations: list[CompiledRelation] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -92,15 +105,11 @@ class Entry:
             value = float(value)
             lo, hi = self.spec.parameters[name].range
             if not np.isfinite(value) or (check_range and not lo <= value <= hi):
-                raise PrismcatError(
-                    f"{self.id}: {name} = {value:g} lies outside its range [{lo:g}, {hi:g}]"
-                )
+                raise PrismcatError(f"{self.id}: {name} = {value:g} lies outside its range [{lo:g}, {hi:g}]")
             values[name] = value
         return values
 
-    def clock_map(
-        self, params: Mapping[str, float], sizes: Mapping[str, float]
-    ) -> tuple[float, float]:
+    def clock_map(self, params: Mapping[str, float], sizes: Mapping[str, float]) -> tuple[float, float]:
         """(slope, offset) with clock = slope * t + offset for a problem of these sizes."""
         env = {**{k: np.float64(v) for k, v in sizes.items()}, **params}
         c0, c1 = (float(self.clock({**env, "t": np.float64(x)})) for x in (0.0, 1.0))
@@ -114,10 +123,17 @@ class Entry:
         return (np.asarray(clock_values, dtype=float) - offset) / slope
 
     def predict(
-        self, times: np.ndarray, overrides: Mapping[str, float] | None = None
+        self,
+        times: np.ndarray,
+        overrides: Mapping[str, float] | None = None,
+        check_range: bool = True,
     ) -> Prediction:
-        """Evaluate the limit curves at ``times`` (in the entry's clock) and parameters."""
-        params = self.parameters(overrides)
+        """Evaluate the limit curves at ``times`` (in the entry's clock) and parameters.
+
+        ``check_range=False`` allows values outside the declared ranges (realised ratios of a
+        finite run, or a consistency check pushing a parameter to its extreme).
+        """
+        params = self.parameters(overrides, check_range)
         times = np.asarray(times, dtype=float)
         curves: dict[str, np.ndarray | None] = {}
         for loss in LOSSES:

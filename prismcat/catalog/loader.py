@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pydantic
 
-from prismcat.catalog.entry import LOSSES, Entry
+from prismcat.catalog.entry import LOSSES, CompiledRelation, Entry
 from prismcat.catalog.schema import OBSERVABLES, RESERVED, SIZE_NAMES, build_entry_model
 from prismcat.catalog.source import SourceDoc, parse_yaml, read_yaml
 from prismcat.errors import (
@@ -116,9 +116,7 @@ def _data_path(data: Any, loc: tuple) -> tuple[PathItem, ...]:
             path.append(el)
             cur = cur[el]
         elif (
-            isinstance(cur, dict)
-            and i + 1 < len(loc)
-            and (el == cur.get("kind") or el in ("loss", "absent"))
+            isinstance(cur, dict) and i + 1 < len(loc) and (el == cur.get("kind") or el in ("loss", "absent"))
         ):
             continue  # a union tag
         else:
@@ -143,9 +141,7 @@ def _pydantic_problems(
         at_key = False
         if etype == "extra_forbidden":
             allowed = _allowed_keys(model, loc[:-1])
-            msg = f"unknown key '{path[-1]}'" + (
-                f" (allowed: {', '.join(allowed)})" if allowed else ""
-            )
+            msg = f"unknown key '{path[-1]}'" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
             at_key = True
         elif etype == "missing":
             msg = f"missing required field '{path[-1]}'"
@@ -200,12 +196,7 @@ def _check_parameters(spec: Any, out: _Collector) -> dict[str, Monomial]:
     scaling = {s: _exact(getattr(spec.scaling, s)) for s in SIZE_NAMES}
     for name, param in spec.parameters.items():
         path = ("parameters", name)
-        if (
-            name in RESERVED
-            or name == spec.clock.name
-            or not name.isidentifier()
-            or name.startswith("_")
-        ):
+        if name in RESERVED or name == spec.clock.name or not name.isidentifier() or name.startswith("_"):
             out.add(
                 path,
                 f"'{name}' cannot name a parameter (reserved or not an identifier)",
@@ -257,23 +248,18 @@ def _check_cell(spec: Any, out: _Collector):
 
 
 def _check_clock(spec: Any, scope: Scope, out: _Collector) -> Compiled | None:
-    clock = out.compile(
-        scope.extend(["t", *SIZE_NAMES]), spec.clock.definition, ("clock", "definition")
-    )
+    clock = out.compile(scope.extend(["t", *SIZE_NAMES]), spec.clock.definition, ("clock", "definition"))
     if clock is None:
         return None
     if spec.clock.name in spec.parameters or spec.clock.name in spec.where:
-        out.add(
-            ("clock", "name"), f"clock name '{spec.clock.name}' clashes with a parameter or helper"
-        )
+        out.add(("clock", "name"), f"clock name '{spec.clock.name}' clashes with a parameter or helper")
         return None
     defaults = {k: np.float64(p.default) for k, p in spec.parameters.items()}
     defaults.update(PROBE_SIZES)
     vals = [float(clock({**defaults, "t": np.float64(x)})) for x in (0.0, 1.0, 2.0, 5.0)]
     slope = vals[1] - vals[0]
     affine = all(
-        abs((v - vals[0]) - slope * x) <= 1e-9 * (1 + abs(v))
-        for v, x in zip(vals, (0, 1, 2, 5), strict=True)
+        abs((v - vals[0]) - slope * x) <= 1e-9 * (1 + abs(v)) for v, x in zip(vals, (0, 1, 2, 5), strict=True)
     )
     if not (np.all(np.isfinite(vals)) and slope > 0 and affine):
         out.add(
@@ -333,9 +319,10 @@ def _check_entry(spec: Any, doc: SourceDoc, check_values: bool) -> Entry | None:
                 ("validation", "parameters", name),
                 f"{value:g} lies outside the range {list(p.range)}",
             )
+    relations = [_compile_relation(i, r, scope, spec.clock.name, out) for i, r in enumerate(spec.consistency)]
     if out.problems:
         raise CatalogError(out.problems)
-    entry = Entry(spec, cell, ratios, clock, quantities, formulas, eps, doc, absent)
+    entry = Entry(spec, cell, ratios, clock, quantities, formulas, eps, doc, absent, relations)
     if check_values:
         _smoke_test(entry, out)
         if out.problems:
@@ -343,9 +330,60 @@ def _check_entry(spec: Any, doc: SourceDoc, check_values: bool) -> Entry | None:
     return entry
 
 
-def _prepare_formula(
-    fspec: Any, kinds: Mapping[str, Any], ctx: FormulaContext, path: tuple, out: _Collector
-):
+def _compile_relation(index: int, rel: Any, scope: Scope, clock: str, out: _Collector) -> CompiledRelation:
+    """Compile a consistency relation's expressions (the neighbour is checked catalogue-wide)."""
+    base = ("consistency", index)
+    var = rel.approach.name
+    if var in scope.variables or var in scope.helpers or var in ("F", "F0", clock):
+        out.add((*base, "approach", "name"), f"approach variable '{var}' clashes with an existing name")
+    inner = scope.extend([var])
+    params = {k: out.compile(inner, v, (*base, "parameters", k)) for k, v in rel.parameters.items()}
+    small = out.compile(inner, rel.approach.small, (*base, "approach", "small"))
+    transforms = {
+        loss: None if text is None else out.compile(inner.extend(["F", "F0"]), text, (*base, loss))
+        for loss, text in (("train", rel.train), ("population", rel.population))
+    }
+    rclock = None if rel.clock is None else out.compile(inner.extend([clock]), rel.clock, (*base, "clock"))
+    return CompiledRelation(rel, index, params, small, transforms, rclock)  # type: ignore[arg-type]
+
+
+def _check_relations(cat: Catalog) -> None:
+    """Each relation must name an existing, adjacent, higher-dimensional entry and all of its
+    parameters."""
+    for entry in cat:
+        for rel in entry.relations:
+            base = ("consistency", rel.index)
+
+            def add(path: tuple, msg: str, entry: Entry = entry) -> None:
+                loc = entry.source.locate(path) if entry.source else Location(entry.file, path=path)
+                cat.problems.append(Problem(loc, msg))
+
+            other = cat.entries.get(rel.spec.entry)
+            if other is None:
+                add((*base, "entry"), f"no entry '{rel.spec.entry}' in the catalogue")
+                continue
+            if not (other.cell.faces < entry.cell.faces and len(entry.cell.faces - other.cell.faces) == 1):
+                add(
+                    (*base, "entry"),
+                    f"'{other.id}' ({other.cell.id}) is not a neighbour one face up from {entry.cell.id}",
+                )
+            want, got = set(other.spec.parameters), set(rel.spec.parameters)
+            if want != got:
+                missing, extra = sorted(want - got), sorted(got - want)
+                msg = f"parameters must map exactly {', '.join(sorted(want)) or 'nothing'}"
+                if missing:
+                    msg += f"; missing {', '.join(missing)}"
+                if extra:
+                    msg += f"; unknown {', '.join(extra)}"
+                add((*base, "parameters"), msg)
+            if rel.spec.population is not None and entry.formulas.get("population") is None:
+                add(
+                    (*base, "population"),
+                    "this entry has no population limit; set population: null",
+                )
+
+
+def _prepare_formula(fspec: Any, kinds: Mapping[str, Any], ctx: FormulaContext, path: tuple, out: _Collector):
     kind = kinds[fspec.kind]
     try:
         return kind.prepare(fspec, ctx)
@@ -379,9 +417,7 @@ def _smoke_test(entry: Entry, out: _Collector) -> None:
         try:
             values = formula.evaluate(point, times)
         except EvaluationError as exc:
-            out.add(
-                ("losses", loss, "formula"), f"cannot be evaluated at the validation point: {exc}"
-            )
+            out.add(("losses", loss, "formula"), f"cannot be evaluated at the validation point: {exc}")
             continue
         except Exception as exc:
             out.add(("losses", loss, "formula"), f"evaluation failed: {type(exc).__name__}: {exc}")
@@ -414,9 +450,7 @@ def load_entry(path: str | Path, display: str | None = None, check_values: bool 
     return entry_from_doc(read_yaml(Path(path), display), check_values)
 
 
-def entry_from_data(
-    data: Mapping[str, Any], name: str = "<data>", check_values: bool = False
-) -> Entry:
+def entry_from_data(data: Mapping[str, Any], name: str = "<data>", check_values: bool = False) -> Entry:
     """Build an entry from an already-parsed mapping (Python API); errors name ``name``."""
     text = json.dumps(data, default=str)
     return entry_from_doc(parse_yaml(text, name), check_values)
@@ -462,9 +496,7 @@ def catalog_files(paths: Iterable[str | Path]) -> list[Path]:
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            files.extend(
-                sorted(x for x in p.rglob("*") if x.suffix in (".yaml", ".yml") and x.is_file())
-            )
+            files.extend(sorted(x for x in p.rglob("*") if x.suffix in (".yaml", ".yml") and x.is_file()))
         else:
             files.append(p)
     return files
@@ -497,12 +529,11 @@ def load_catalog(
             first = seen[entry.id].source
             loc = entry.source.locate(("id",)) if entry.source else Location(display)
             where = first.locate(("id",)) if first else None
-            cat.problems.append(
-                Problem(loc, f"duplicate id '{entry.id}' (already defined at {where})")
-            )
+            cat.problems.append(Problem(loc, f"duplicate id '{entry.id}' (already defined at {where})"))
             continue
         seen[entry.id] = entry
     cat.entries = dict(sorted(seen.items(), key=lambda kv: _order(kv[1])))
+    _check_relations(cat)
     return cat
 
 

@@ -33,9 +33,7 @@ class Parameter(Spec):
 
     definition: Expr = Field(description="A monomial in d, k, n, sigma2, e.g. k / d.")
     default: float
-    range: tuple[float, float] = Field(
-        description="Allowed values [low, high] of the limit formula."
-    )
+    range: tuple[float, float] = Field(description="Allowed values [low, high] of the limit formula.")
     description: str | None = None
 
     @model_validator(mode="after")
@@ -79,21 +77,24 @@ class Tolerance(Spec):
     population: float | None = Field(None, gt=0)
 
 
+Statistic = Literal["mean_curve", "mean_error"]
+
+
 class Profile(Spec):
     """Overrides of the validation settings for a named profile (quick, thorough)."""
 
     ladder: list[float] | None = Field(None, min_length=2)
+    base: dict[Literal["d", "k", "n", "sigma2"], float] | None = None
     seeds: int | None = Field(None, ge=1, le=256)
     tolerance: Tolerance | None = None
     points: int | None = Field(None, ge=2, le=2001)
+    slack: float | None = Field(None, ge=0, le=5)
 
 
 class Validation(Spec):
     """Settings for checkers: the size ladder N, seeds, the time window and the tolerance."""
 
-    ladder: list[float] = Field(
-        min_length=2, description="Values of N; sizes follow the scaling exponents."
-    )
+    ladder: list[float] = Field(min_length=2, description="Values of N; sizes follow the scaling exponents.")
     base: dict[Literal["d", "k", "n", "sigma2"], float] = Field(
         default_factory=dict,
         description="Prefactors of sizes not fixed by the ratios (size = base * N**e).",
@@ -105,7 +106,14 @@ class Validation(Spec):
     start: float = Field(0.0, ge=0, description="Window start, in the entry's clock.")
     horizon: float = Field(gt=0, description="Window end, in the entry's clock.")
     points: int = Field(31, ge=2, le=2001)
+    statistic: Statistic = Field(
+        "mean_curve",
+        description="mean_curve: sup over time of |seed-mean curve - limit|; "
+        "mean_error: mean over seeds of sup over time of |curve - limit|.",
+    )
     tolerance: Tolerance
+    integrator: Literal["adaptive", "rk4"] = "adaptive"
+    dt: float | None = Field(None, gt=0, description="Step of the rk4 integrator, on the entry's clock.")
     profiles: dict[Literal["quick", "thorough"], Profile] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -122,6 +130,33 @@ class Validation(Spec):
         if any(b <= a for a, b in itertools.pairwise(ladder)):
             raise ValueError("ladder must be strictly increasing")
         return ladder
+
+
+class Approach(Spec):
+    """A variable pushed to its extreme: its values in order, and the small quantity it makes."""
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    values: list[float] = Field(min_length=2)
+    small: Expr = Field(description="The quantity that tends to 0 along the values, e.g. 1 / A.")
+
+
+class Relation(Spec):
+    """This entry as a limit of a higher-dimensional neighbour (an edge of a face, a vertex of an
+    edge): the neighbour's formula, evaluated at ``parameters`` while ``approach`` goes to its
+    extreme and transformed by ``train``/``population`` (with F its value, F0 its value at clock
+    0), must converge to this entry's formula on this entry's validation window."""
+
+    entry: str = Field(description="Id of the neighbouring entry.")
+    parameters: dict[str, Expr] = Field(description="The neighbour's parameters from ours and the approach.")
+    approach: Approach
+    train: Expr = "F"
+    population: Expr | None = "F"
+    clock: Expr | None = Field(
+        None, description="The neighbour's clock as an expression of ours (default: the same)."
+    )
+    rate: float | None = Field(None, gt=0, description="Expected rate in 'small' (checked with slack 0.35).")
+    tolerance: float = Field(gt=0, description="Allowed distance at the last approach value.")
+    note: str | None = None
 
 
 def _formula_tag(value: Any) -> str | None:
@@ -186,4 +221,5 @@ def build_entry_model(kinds: dict[str, FormulaKind]) -> type[Spec]:
         references=(list[str], Field(default_factory=list)),
         notes=(str | None, None),
         validation=(Validation, ...),
+        consistency=(list[Relation], Field(default_factory=list)),
     )

@@ -41,9 +41,7 @@ class SourceDoc:
     values: dict[tuple[PathItem, ...], tuple[int, int, str | None]] = field(default_factory=dict)
     keys: dict[tuple[PathItem, ...], tuple[int, int]] = field(default_factory=dict)
 
-    def locate(
-        self, path: tuple[PathItem, ...], offset: int | None = None, at_key: bool = False
-    ) -> Location:
+    def locate(self, path: tuple[PathItem, ...], offset: int | None = None, at_key: bool = False) -> Location:
         """Location of ``path`` (or of the nearest enclosing value that exists).
 
         ``offset`` is a character offset inside a plain one-line string scalar (an expression):
@@ -70,9 +68,7 @@ class _Walker:
 
     def fail(self, node: Node, path: tuple, message: str) -> CatalogError:
         mark = node.start_mark
-        return CatalogError.single(
-            Location(self.doc.file, mark.line + 1, mark.column + 1, path), message
-        )
+        return CatalogError.single(Location(self.doc.file, mark.line + 1, mark.column + 1, path), message)
 
     def build(self, node: Node, path: tuple, depth: int) -> Any:
         self.count += 1
@@ -83,9 +79,7 @@ class _Walker:
                 f"document too large after alias expansion (more than {MAX_NODES} values)",
             )
         if depth > MAX_DEPTH:
-            raise self.fail(
-                node, path, f"document nested too deeply (more than {MAX_DEPTH} levels)"
-            )
+            raise self.fail(node, path, f"document nested too deeply (more than {MAX_DEPTH} levels)")
         mark = node.start_mark
         style = getattr(node, "style", None)
         self.doc.values[path] = (mark.line + 1, mark.column + 1, style if style is not None else "")
@@ -101,9 +95,7 @@ class _Walker:
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
                 if key_node.tag == "tag:yaml.org,2002:merge":
-                    raise self.fail(
-                        key_node, path, "merge keys (<<) are not supported; repeat the fields"
-                    )
+                    raise self.fail(key_node, path, "merge keys (<<) are not supported; repeat the fields")
                 if not isinstance(key_node, ScalarNode):
                     raise self.fail(key_node, path, "mapping keys must be plain scalars")
                 key = self.scalar(key_node, path)
@@ -142,21 +134,15 @@ def parse_yaml(text: str | bytes, file: str = "<string>") -> SourceDoc:
     """Parse a YAML document into a :class:`SourceDoc` or raise a located :class:`CatalogError`."""
     if isinstance(text, bytes):
         if len(text) > MAX_FILE_BYTES:
-            raise CatalogError.single(
-                Location(file, 1, 1), f"file is larger than {MAX_FILE_BYTES} bytes"
-            )
+            raise CatalogError.single(Location(file, 1, 1), f"file is larger than {MAX_FILE_BYTES} bytes")
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = text[: exc.start].count(b"\n") + 1
             col = exc.start - (text.rfind(b"\n", 0, exc.start) + 1) + 1
-            raise CatalogError.single(
-                Location(file, line, col), f"not valid UTF-8 ({exc.reason})"
-            ) from None
+            raise CatalogError.single(Location(file, line, col), f"not valid UTF-8 ({exc.reason})") from None
     if len(text) > MAX_FILE_BYTES:
-        raise CatalogError.single(
-            Location(file, 1, 1), f"file is larger than {MAX_FILE_BYTES} bytes"
-        )
+        raise CatalogError.single(Location(file, 1, 1), f"file is larger than {MAX_FILE_BYTES} bytes")
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
@@ -167,9 +153,7 @@ def parse_yaml(text: str | bytes, file: str = "<string>") -> SourceDoc:
         msg = " ".join(str(p) for p in (exc.context, exc.problem) if p) or "invalid YAML"
         raise CatalogError.single(Location(file, line, col), f"invalid YAML: {msg}") from None
     except (yaml.YAMLError, RecursionError, MemoryError) as exc:
-        raise CatalogError.single(
-            Location(file, 1, 1), f"invalid YAML: {type(exc).__name__}"
-        ) from None
+        raise CatalogError.single(Location(file, 1, 1), f"invalid YAML: {type(exc).__name__}") from None
     if not nodes or nodes[0] is None:
         raise CatalogError.single(
             Location(file, 1, 1), "empty file: expected a mapping with the entry's fields"

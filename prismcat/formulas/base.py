@@ -26,9 +26,7 @@ def _number_to_text(value: Any) -> Any:
 Expr = Annotated[
     str,
     BeforeValidator(_number_to_text),
-    Field(
-        min_length=1, max_length=2000, description="An expression of the safe expression language."
-    ),
+    Field(min_length=1, max_length=2000, description="An expression of the safe expression language."),
 ]
 
 
@@ -97,9 +95,7 @@ def check_helpers(scope: Scope, spec: FormulaSpec) -> None:
         try:
             scope.helper(name)
         except ExpressionError as exc:
-            raise FieldError(
-                ("where", getattr(exc, "helper", name)), exc.message, exc.offset
-            ) from None
+            raise FieldError(("where", getattr(exc, "helper", name)), exc.message, exc.offset) from None
 
 
 class PreparedFormula:
@@ -146,9 +142,7 @@ class IntegralSpec(Spec):
     integrand: Expr
     lower: Expr | None = Field(None, description="Lower limit of the continuous part.")
     upper: Expr | None = Field(None, description="Upper limit of the continuous part.")
-    split: list[Expr] = Field(
-        default_factory=list, description="Extra quadrature breakpoints (jumps)."
-    )
+    split: list[Expr] = Field(default_factory=list, description="Extra quadrature breakpoints (jumps).")
     atom: Literal["include", "exclude"] = Field(
         "include", description="Whether atoms (MP's mass at 0) count when inside the limits."
     )
@@ -182,9 +176,7 @@ class CompiledIntegral:
                 continue
             # Atoms belong to the piece that contains them exactly once: to the first piece
             # whose closed range holds them, and pieces after a split start just above it.
-            piece = measure.quadrature(
-                a, b, include_atoms=self.include_atoms and i == _atom_piece(edges)
-            )
+            piece = measure.quadrature(a, b, include_atoms=self.include_atoms and i == _atom_piece(edges))
             pieces.append(piece)
         nodes = np.concatenate([p.nodes for p in pieces]) if pieces else np.empty(0)
         weights = np.concatenate([p.weights for p in pieces]) if pieces else np.empty(0)
@@ -250,17 +242,13 @@ def compile_integral(
         )
         raise FieldError((*path, "measure", mname, *([bad] if bad else [])), msg)
     if spec.over in scope.variables or spec.over in scope.helpers:
-        raise FieldError(
-            (*path, "over"), f"integration variable '{spec.over}' clashes with an existing name"
-        )
+        raise FieldError((*path, "over"), f"integration variable '{spec.over}' clashes with an existing name")
 
     def static(text: str, where: tuple) -> Compiled:
         compiled = compile_at(scope, text, where)
         moving = sorted(set(compiled.variables) & set(dynamic))
         if moving:
-            raise FieldError(
-                where, f"must not depend on {', '.join(moving)} (it fixes the quadrature rule)"
-            )
+            raise FieldError(where, f"must not depend on {', '.join(moving)} (it fixes the quadrature rule)")
         return compiled
 
     args = {a: static(margs[a], (*path, "measure", mname, a)) for a in kind.arguments}

@@ -120,9 +120,7 @@ def parse(text: str) -> ast.expr:
         offset = (exc.offset - 1) if exc.offset else None
         raise ExpressionError(f"syntax error: {exc.msg}", text, offset) from None
     except (RecursionError, MemoryError, ValueError) as exc:
-        raise ExpressionError(
-            f"expression cannot be parsed ({type(exc).__name__})", text, 0
-        ) from None
+        raise ExpressionError(f"expression cannot be parsed ({type(exc).__name__})", text, 0) from None
     lead = len(text) - len(text.lstrip())
     if lead:
         for node in ast.walk(tree):
@@ -130,9 +128,7 @@ def parse(text: str) -> ast.expr:
                 node.col_offset += lead  # type: ignore[attr-defined]
     depth = _depth(tree)
     if depth > MAX_DEPTH:
-        raise ExpressionError(
-            f"expression nested too deeply (depth {depth}, limit {MAX_DEPTH})", text, 0
-        )
+        raise ExpressionError(f"expression nested too deeply (depth {depth}, limit {MAX_DEPTH})", text, 0)
     return tree.body
 
 
@@ -202,9 +198,7 @@ class Scope:
             value = node.value
             if isinstance(value, bool) or not isinstance(value, int | float):
                 kind = type(value).__name__
-                raise ExpressionError(
-                    f"only numbers are allowed as constants, not {kind}", text, off
-                )
+                raise ExpressionError(f"only numbers are allowed as constants, not {kind}", text, off)
             const = np.float64(value) if abs(value) < 1e308 else np.float64(np.inf)
             return (lambda env: const), set(), 1
         if isinstance(node, ast.Name):
@@ -292,9 +286,7 @@ class HelperError(ExpressionError):
 
 def _check_identifier(name: str, text: str = "", offset: int | None = 0) -> None:
     if name.startswith("_"):
-        raise ExpressionError(
-            f"names starting with '_' are not allowed ('{name}')", text or name, offset
-        )
+        raise ExpressionError(f"names starting with '_' are not allowed ('{name}')", text or name, offset)
 
 
 def unknown_name_message(name: str, known: Sequence[str]) -> str:
@@ -313,7 +305,6 @@ def compile_expression(
 def evaluate(text: str, **values: Any) -> np.ndarray:
     """Compile and evaluate ``text`` at once with keyword values (for quick use and tests)."""
     env = {
-        k: np.asarray(v, dtype=float) if not np.iscomplexobj(v) else np.asarray(v)
-        for k, v in values.items()
+        k: np.asarray(v, dtype=float) if not np.iscomplexobj(v) else np.asarray(v) for k, v in values.items()
     }
     return compile_expression(text, list(env))(env)

@@ -20,9 +20,7 @@ def _ratio_map(fn: Callable[..., float]) -> Callable[..., np.ndarray]:
     """Vectorise a scalar function of (ratio, x) over broadcast arrays."""
 
     def wrapped(c: Any, *rest: Any) -> np.ndarray:
-        arrays = np.broadcast_arrays(
-            np.asarray(c, dtype=float), *(np.asarray(r, dtype=float) for r in rest)
-        )
+        arrays = np.broadcast_arrays(np.asarray(c, dtype=float), *(np.asarray(r, dtype=float) for r in rest))
         out = np.empty(arrays[0].shape)
         for idx in np.ndindex(out.shape):
             vals = [float(a[idx]) for a in arrays]

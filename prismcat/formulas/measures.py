@@ -79,9 +79,7 @@ class MarchenkoPastur(Measure):
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.ratio) and self.ratio > 0):
-            raise EvaluationError(
-                f"Marchenko-Pastur ratio must be finite and > 0, got {self.ratio}"
-            )
+            raise EvaluationError(f"Marchenko-Pastur ratio must be finite and > 0, got {self.ratio}")
 
     @property
     def lower_edge(self) -> float:
@@ -161,9 +159,7 @@ class MarchenkoPastur(Measure):
         if p >= 1.0:
             return self.upper_edge
         target = p - self.atom
-        theta = brentq(
-            lambda th: self._theta_mass(th) - target, 0.0, math.pi, xtol=1e-15, rtol=1e-15
-        )
+        theta = brentq(lambda th: self._theta_mass(th) - target, 0.0, math.pi, xtol=1e-15, rtol=1e-15)
         return float(self.x_of_theta(np.array(theta)))
 
     def stieltjes(self, z: np.ndarray) -> np.ndarray:

@@ -61,9 +61,7 @@ def backends() -> list[dict[str, Any]]:
             ok, why = sim.available()
         except Exception as exc:  # a broken plugin is reported, not fatal
             ok, why = False, f"{type(exc).__name__}: {exc}"
-        out.append(
-            {"name": name, "description": sim.description, "available": bool(ok), "reason": why}
-        )
+        out.append({"name": name, "description": sim.description, "available": bool(ok), "reason": why})
     return out
 
 
@@ -104,9 +102,7 @@ def run_batch(sim: Simulator, batch: list[Problem]) -> list[SimResult]:
     except SimulationError:
         raise
     except Exception as exc:
-        raise PluginError(
-            f"simulator backend '{sim.name}' failed: {type(exc).__name__}: {exc}"
-        ) from exc
+        raise PluginError(f"simulator backend '{sim.name}' failed: {type(exc).__name__}: {exc}") from exc
     wall = time.perf_counter() - start
     check_output(sim.name, out, len(batch), len(prepared.times))
     spectra = final_spectrum(prepared, out.final) if batch[0].spectrum else None
@@ -141,15 +137,12 @@ def run_batch(sim: Simulator, batch: list[Problem]) -> list[SimResult]:
 def check_output(name: str, out: Any, batch: int, points: int) -> None:
     """A plugin's answer must have the right type, shapes and finite values."""
     if not isinstance(out, Integrated):
-        raise PluginError(
-            f"simulator backend '{name}' returned {type(out).__name__}, not Integrated"
-        )
+        raise PluginError(f"simulator backend '{name}' returned {type(out).__name__}, not Integrated")
     for what in ("train", "population"):
         arr = np.asarray(getattr(out, what))
         if arr.shape != (batch, points):
             raise PluginError(
-                f"simulator backend '{name}' returned {what} of shape {arr.shape}, "
-                f"expected {(batch, points)}"
+                f"simulator backend '{name}' returned {what} of shape {arr.shape}, expected {(batch, points)}"
             )
         if not np.all(np.isfinite(arr)):
             raise PluginError(f"simulator backend '{name}' returned non-finite {what} values")

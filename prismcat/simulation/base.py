@@ -38,7 +38,7 @@ class Simulator:
 
     name: str = ""
     description: str = ""
-    formulations: tuple[str, ...] = ("data-w", "covariance-w", "eigen-w", "eigen-p")
+    formulations: tuple[str, ...] = ("data-w", "covariance-w", "eigen-w", "eigen-ak", "eigen-p")
 
     def available(self) -> tuple[bool, str]:
         """Whether the backend can run here, and why not if it cannot."""

@@ -5,6 +5,7 @@ torch and jax.numpy share, so every backend runs the very same arithmetic. Array
 batch axis (one slice per seed). In the eigenbasis of S the data enter through ``lam`` (B, d).
 
 W-flow (MODEL.md):  dW/dt = 2 S W - W (W^T S W) - S W (W^T W)          8 d k^2 flops (4 GEMMs)
+(A, K) flow for rank(S) = n < d: the W-flow on A = U_n^T W and K = B^T B  ~4 n k^2 flops
 P-flow:             dP/dt = M P + P M,  M = 2 Lam - P Lam - Lam P          2 d^3 flops (1 GEMM)
 In the eigenbasis M = (I - P) o L with L_ij = lam_i + lam_j (o: elementwise), so
 M = D - P o L with D = diag(2 lam), and P M = (M P)^T because both are symmetric.
@@ -56,6 +57,45 @@ def w_losses(W: Array, SW: Array, trS: Array, d: int) -> tuple[Array, Array]:
 def w_size(W: Array) -> Array:
     """Tr W^T W per batch element (a cheap divergence monitor)."""
     return (W * W).sum((-2, -1))
+
+
+def ak_split(Y: Array, n: int) -> tuple[Array, Array]:
+    """The (A, K) state stacked as rows: A = range rows of W (n x k), K = B^T B (k x k)."""
+    return Y[..., :n, :], Y[..., n:, :]
+
+
+def ak_rhs(Y: Array, lam: Array, n: int, cat: Callable[[Array, Array], Array]) -> Array:
+    """W-flow when S has rank n < d, on A = U_n^T W and K = B^T B (B = kernel rows of W):
+    dA = 2 Lam A - A H - Lam A G,  dK = -(H K + K H),  H = A^T Lam A,  G = A^T A + K.
+    H has rank n, so no k x k product is formed: with M = A A^T (n x n),
+    A H = M Lam A, Lam A G = Lam M A + Lam (A K), H K = (Lam A)^T (A K).
+    Cost ~4 n k^2 + 6 n^2 k instead of 8 d k^2."""
+    A, Kb = ak_split(Y, n)
+    col = lam[..., :, None]
+    LA = col * A
+    AK = A @ Kb
+    M = A @ A.mT
+    dA = 2.0 * LA - M @ LA - (col * M) @ A - col * AK
+    HK = LA.mT @ AK
+    return cat(dA, -(HK + HK.mT))
+
+
+def ak_losses(
+    Y: Array, lam: Array, n: int, trS: Array, d: int, diag: Callable[[Array], Array]
+) -> tuple[Array, Array]:
+    A, Kb = ak_split(Y, n)
+    LA = lam[..., :, None] * A
+    H = A.mT @ LA
+    G = A.mT @ A + Kb
+    train = (trS - 2.0 * (A * LA).sum((-2, -1)) + (H * G).sum((-2, -1))) / (2.0 * d)
+    pop = (d - 2.0 * diag(G).sum(-1) + (G * G).sum((-2, -1))) / (2.0 * d)
+    return train, pop
+
+
+def ak_size(Y: Array, n: int, diag: Callable[[Array], Array]) -> Array:
+    """Tr G = Tr A^T A + Tr K."""
+    A, Kb = ak_split(Y, n)
+    return (A * A).sum((-2, -1)) + diag(Kb).sum(-1)
 
 
 def p_constants(lam: Array, eye: Array) -> tuple[Array, Array]:

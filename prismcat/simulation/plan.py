@@ -28,8 +28,8 @@ class Prepared:
 
     problems: list[Problem]
     formulation: str
-    state0: np.ndarray  # (B, d, k) for *-w, (B, d, d) for eigen-p
-    lam: np.ndarray | None  # (B, d) eigenvalues of S (eigen-*)
+    state0: np.ndarray  # (B, d, k) for *-w, (B, d, d) for eigen-p, (B, n + k, k) for eigen-ak
+    lam: np.ndarray | None  # (B, d) eigenvalues of S (eigen-*); (B, n) nonzero ones (eigen-ak)
     S: np.ndarray | None  # (B, d, d) (covariance-w)
     X: np.ndarray | None  # (B, d, n) (data-w)
     trS: np.ndarray  # (B,)
@@ -62,8 +62,7 @@ class Prepared:
         steps = np.where(counts > 0, gaps / np.maximum(counts, 1), 0.0)
         if counts.sum() > self.integrator.max_steps:
             raise ProblemError(
-                f"{int(counts.sum())} steps of dt = {dt:g} exceed "
-                f"max_steps = {self.integrator.max_steps}"
+                f"{int(counts.sum())} steps of dt = {dt:g} exceed max_steps = {self.integrator.max_steps}"
             )
         return counts, steps
 
@@ -78,6 +77,9 @@ def flops(formulation: str, d: int, k: int, n: int, evals: float) -> dict[str, f
         setup, per = d * d * n, w_part + 2.0 * d * d * k
     elif formulation == "eigen-w":
         setup, per = d * d * n + 9.0 * d**3 + 2.0 * d * d * k, w_part + d * k
+    elif formulation == "eigen-ak":
+        setup = 4.0 * d * n * min(n, d) + 2.0 * d * n * k + 2.0 * d * k * k
+        per = 4.0 * n * k * k + 6.0 * n * n * k + 2.0 * k * k
     elif formulation == "eigen-p":
         setup, per = d * d * n + 9.0 * d**3 + 4.0 * d * d * k, 2.0 * d**3 + 10.0 * d * d
     else:
@@ -88,15 +90,21 @@ def flops(formulation: str, d: int, k: int, n: int, evals: float) -> dict[str, f
 def choose(problem: Problem, evals: float) -> tuple[str, dict]:
     """The cheapest formulation. The P-flow needs k >= d: for k < d the null space of P is an
     unstable fixed point (p' = 4 lam p (1 - p) at p = 0): round-off there grows like e^{4 lam t}."""
-    p_ok = problem.k >= problem.d and problem.integrator.method != "euler"
-    names = ["data-w", "covariance-w", "eigen-w"] + (["eigen-p"] if p_ok else [])
+    not_euler = problem.integrator.method != "euler"  # Euler must stay gradient descent on W
+    p_ok = problem.k >= problem.d and not_euler
+    ak_ok = problem.n < problem.d and not_euler
+    names = (
+        ["data-w", "covariance-w", "eigen-w"]
+        + (["eigen-ak"] if ak_ok else [])
+        + (["eigen-p"] if p_ok else [])
+    )
     costs = {f: flops(f, problem.d, problem.k, problem.n, evals) for f in names}
     if problem.formulation != "auto":
         if problem.formulation not in costs:
             raise ProblemError(
-                "the P-flow (eigen-p) needs k >= d (for k < d round-off in the null space of P "
-                "grows like exp(4 lam t)) and a method other than euler (Euler on P is not "
-                "gradient descent on W)"
+                f"formulation {problem.formulation} is not available here: the P-flow (eigen-p) "
+                "needs k >= d (for k < d round-off in the null space of P grows like exp(4 lam t)), "
+                "the (A, K) flow (eigen-ak) needs n < d, and neither is gradient descent under euler"
             )
         return problem.formulation, costs
     return min(costs, key=lambda f: costs[f]["total"]), costs
@@ -130,7 +138,15 @@ def prepare(problems: list[Problem]) -> Prepared:
     W0 = np.stack([w for _, w in data])
     Wstate = W0 if k <= d else np.linalg.qr(W0.transpose(0, 2, 1))[1].transpose(0, 2, 1)
     lam = S = Xb = None
-    if formulation in ("eigen-w", "eigen-p", "covariance-w"):
+    if formulation == "eigen-ak":
+        U, sv, _ = np.linalg.svd(X, full_matrices=False)  # range of S from the thin SVD of X
+        lam = sv**2 / n
+        trS = lam.sum(-1)
+        A0 = U.transpose(0, 2, 1) @ Wstate
+        K0 = Wstate.transpose(0, 2, 1) @ Wstate - A0.transpose(0, 2, 1) @ A0
+        state0 = np.concatenate([A0, 0.5 * (K0 + K0.transpose(0, 2, 1))], axis=1)
+        rate = _rate(float(lam.max()), p0)
+    elif formulation in ("eigen-w", "eigen-p", "covariance-w"):
         S_all = X @ X.transpose(0, 2, 1) / n
         if formulation == "covariance-w":
             S = S_all
@@ -199,6 +215,11 @@ def final_spectrum(prepared: Prepared, final: np.ndarray) -> np.ndarray:
     k = prepared.problem.k
     if prepared.formulation == "eigen-p":
         ev = np.linalg.eigvalsh(0.5 * (final + final.transpose(0, 2, 1)))
+    elif prepared.formulation == "eigen-ak":
+        n = prepared.problem.n
+        A, K = final[:, :n, :], final[:, n:, :]
+        G = A.transpose(0, 2, 1) @ A + K
+        ev = np.linalg.eigvalsh(0.5 * (G + G.transpose(0, 2, 1)))
     else:
         ev = np.linalg.eigvalsh(final.transpose(0, 2, 1) @ final)
     if k > ev.shape[1]:

@@ -19,7 +19,7 @@ from prismcat.errors import PrismcatError
 
 Method = Literal["euler", "rk4", "adaptive"]
 Clock = Literal["auto", "linear", "log"]
-Formulation = Literal["auto", "data-w", "covariance-w", "eigen-w", "eigen-p"]
+Formulation = Literal["auto", "data-w", "covariance-w", "eigen-w", "eigen-ak", "eigen-p"]
 DType = Literal["float64", "float32"]
 
 
@@ -117,9 +117,7 @@ class Problem:
         X = np.asarray(X, dtype=np.float64)
         W0 = np.asarray(W0, dtype=np.float64)
         if X.ndim != 2 or W0.ndim != 2 or X.shape[0] != W0.shape[0]:
-            raise ProblemError(
-                f"X must be d x n and W0 d x k with the same d; got {X.shape} and {W0.shape}"
-            )
+            raise ProblemError(f"X must be d x n and W0 d x k with the same d; got {X.shape} and {W0.shape}")
         if not (np.all(np.isfinite(X)) and np.all(np.isfinite(W0))):
             raise ProblemError("X and W0 must be finite")
         d, n = X.shape

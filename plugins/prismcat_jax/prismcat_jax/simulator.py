@@ -39,6 +39,17 @@ def _flow(prepared: Prepared, arrays: dict):
             lambda P, a: K.p_size(P, diag),
         )
 
+    if form == "eigen-ak":
+
+        def cat(x, y):
+            return jnp.concatenate([x, y], axis=-2)
+
+        return (
+            lambda Y, a: K.ak_rhs(Y, a["lam"], n, cat),
+            lambda Y, a: K.ak_losses(Y, a["lam"], n, a["trS"], d, diag),
+            lambda Y, a: K.ak_size(Y, n, diag),
+        )
+
     def apply(W, a):
         if form == "eigen-w":
             return K.apply_eigen(a["lam"])(W)
@@ -75,9 +86,7 @@ class JaxSimulator(Simulator):
             if value is not None:
                 arrays[key] = jnp.asarray(value, dtype=dtype)
         if prepared.formulation == "eigen-p":
-            arrays["L"], arrays["D"] = K.p_constants(
-                arrays["lam"], jnp.eye(prepared.d, dtype=dtype)
-            )
+            arrays["L"], arrays["D"] = K.p_constants(arrays["lam"], jnp.eye(prepared.d, dtype=dtype))
         rhs, losses, size = _flow(prepared, arrays)
         y0 = jnp.asarray(prepared.state0, dtype=dtype)
         if prepared.integrator.method == "adaptive":

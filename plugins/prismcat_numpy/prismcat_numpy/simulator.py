@@ -43,6 +43,17 @@ def flow(prepared: Prepared, dtype: type) -> tuple[Callable, Callable, Callable]
             lambda P: K.p_losses(P, lam, _diag, d),
             lambda P: K.p_size(P, _diag),
         )
+    if prepared.formulation == "eigen-ak":
+        lam = prepared.lam.astype(dtype)
+
+        def cat(a, b):
+            return np.concatenate([a, b], axis=-2)
+
+        return (
+            lambda Y: K.ak_rhs(Y, lam, n, cat),
+            lambda Y: K.ak_losses(Y, lam, n, trS, d, _diag),
+            lambda Y: K.ak_size(Y, n, _diag),
+        )
     if prepared.formulation == "eigen-w":
         apply = K.apply_eigen(prepared.lam.astype(dtype))
     elif prepared.formulation == "covariance-w":
@@ -104,11 +115,7 @@ class NumpySimulator(Simulator):
                     steps += 1
                     s = size(y)
                     if not np.all(np.isfinite(s)) or np.any(s > limit):
-                        what = (
-                            "non-finite weights"
-                            if not np.all(np.isfinite(s))
-                            else "the weights exploded"
-                        )
+                        what = "non-finite weights" if not np.all(np.isfinite(s)) else "the weights exploded"
                         raise SimulationError(
                             divergence_message(t, prepared.integrator.dt, prepared.rate, what), t, h
                         )

@@ -79,6 +79,20 @@ class TorchSimulator(Simulator):
 
             def size(P):
                 return K.p_size(P, _diag)
+        elif prepared.formulation == "eigen-ak":
+            lam = tensor(prepared.lam)
+
+            def cat(a, b):
+                return torch.cat([a, b], dim=-2)
+
+            def rhs(Y):
+                return K.ak_rhs(Y, lam, n, cat)
+
+            def losses(Y):
+                return K.ak_losses(Y, lam, n, trS, d, _diag)
+
+            def size(Y):
+                return K.ak_size(Y, n, _diag)
         else:
             if prepared.formulation == "eigen-w":
                 apply = K.apply_eigen(tensor(prepared.lam))
@@ -169,9 +183,7 @@ class TorchSimulator(Simulator):
                 options={"max_num_steps": integ.max_steps, "step_t": grid_t},
             )
         except AssertionError as exc:  # torchdiffeq signals underflow / step limits this way
-            raise SimulationError(
-                f"the adaptive integrator (torchdiffeq dopri8) failed: {exc}"
-            ) from None
+            raise SimulationError(f"the adaptive integrator (torchdiffeq dopri8) failed: {exc}") from None
         if len(sol) != len(grid):
             sol = sol[1:]
         if not bool(torch.all(torch.isfinite(sol))):

@@ -45,6 +45,4 @@ def prepare(spec: ClosedFormSpec, ctx: FormulaContext) -> ClosedForm:
     return ClosedForm(compile_at(scope, spec.expression, ("expression",)), ctx.clock)
 
 
-KIND = FormulaKind(
-    "closed_form", ClosedFormSpec, prepare, "An explicit expression of time and parameters."
-)
+KIND = FormulaKind("closed_form", ClosedFormSpec, prepare, "An explicit expression of time and parameters.")

@@ -38,16 +38,12 @@ class OdeSpec(FormulaSpec):
     """d state/d clock = rhs, state(start) = initial; the curve is ``expression`` of the state."""
 
     kind: Literal["ode"]
-    state: dict[str, Expr] = Field(
-        description="State variables and their initial values.", min_length=1
-    )
+    state: dict[str, Expr] = Field(description="State variables and their initial values.", min_length=1)
     rhs: dict[str, Expr] = Field(description="Right-hand side of each state variable.")
     integrals: dict[str, IntegralSpec] = Field(
         default_factory=dict, description="Named spectral integrals, usable in rhs and expression."
     )
-    expression: Expr = Field(
-        description="The limit curve as an expression of state, integrals, clock."
-    )
+    expression: Expr = Field(description="The limit curve as an expression of state, integrals, clock.")
     start: Expr = Field("0", description="Clock value where the initial values hold.")
     method: Method = "DOP853"
     rtol: float = Field(1e-11, gt=0, lt=1)
@@ -64,11 +60,7 @@ class OdeSystem:
             missing = [n for n in spec.state if n not in spec.rhs]
             extra = [n for n in spec.rhs if n not in spec.state]
             where = ("rhs", extra[0]) if extra else ("rhs",)
-            what = (
-                f"no state variable '{extra[0]}'"
-                if extra
-                else f"missing rhs for {', '.join(missing)}"
-            )
+            what = f"no state variable '{extra[0]}'" if extra else f"missing rhs for {', '.join(missing)}"
             raise FieldError(where, what)
         dynamic = [self.clock, *self.names]
         base = ctx.scope(spec, extra=self.names)
@@ -119,8 +111,7 @@ class OdeSystem:
             if sol.status != 0 or not np.all(np.isfinite(sol.y)):
                 reached = sol.t[-1] if sol.t.size else t0
                 raise EvaluationError(
-                    f"ODE solver ({self.method}) failed near {self.clock} = {reached:.6g}: "
-                    f"{sol.message}"
+                    f"ODE solver ({self.method}) failed near {self.clock} = {reached:.6g}: {sol.message}"
                 )
             states = sol.y
         else:
@@ -153,6 +144,4 @@ def prepare(spec: OdeSpec, ctx: FormulaContext) -> OdeFormula:
     return OdeFormula(system, compile_at(system.full_scope, spec.expression, ("expression",)))
 
 
-KIND = FormulaKind(
-    "ode", OdeSpec, prepare, "An ODE system (solve_ivp), right-hand sides may hold integrals."
-)
+KIND = FormulaKind("ode", OdeSpec, prepare, "An ODE system (solve_ivp), right-hand sides may hold integrals.")

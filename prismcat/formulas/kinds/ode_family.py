@@ -40,9 +40,7 @@ class ContourSpec(Spec):
 
     around: tuple[Expr, Expr]
     margin: Expr = "0.5"
-    nodes: int | None = Field(
-        None, ge=16, le=4096, description="Trapezoid nodes (default from the ellipse)."
-    )
+    nodes: int | None = Field(None, ge=16, le=4096, description="Trapezoid nodes (default from the ellipse).")
 
 
 class DomainSpec(Spec):
@@ -70,13 +68,9 @@ class OdeFamilySpec(FormulaSpec):
     over: str = Field("s", description="The family variable.")
     member: str = Field("G", description="Name of one member's state.")
     domain: DomainSpec
-    initial: Expr = Field(
-        description="Initial member value as an expression of the family variable."
-    )
+    initial: Expr = Field(description="Initial member value as an expression of the family variable.")
     rhs: Expr
-    couplings: dict[str, Expr] = Field(
-        description="name: integrand f(over, member); value = its integral."
-    )
+    couplings: dict[str, Expr] = Field(description="name: integrand f(over, member); value = its integral.")
     scalars: dict[str, ScalarSpec] = Field(default_factory=dict)
     expression: Expr
     method: Method = "DOP853"
@@ -84,9 +78,7 @@ class OdeFamilySpec(FormulaSpec):
     atol: float = Field(1e-13, gt=0, lt=1)
 
 
-def ellipse(
-    lo: float, hi: float, margin: float, nodes: int | None
-) -> tuple[np.ndarray, np.ndarray]:
+def ellipse(lo: float, hi: float, margin: float, nodes: int | None) -> tuple[np.ndarray, np.ndarray]:
     """Trapezoid nodes s_m and weights w_m with sum w_m f(s_m) ~ (1/2 pi i) oint f ds."""
     if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo and margin > 0):
         raise EvaluationError(f"bad contour: around [{lo}, {hi}] with margin {margin}")
@@ -120,19 +112,15 @@ class OdeFamily(PreparedFormula):
             c: compile_at(coupling_scope, f, ("couplings", c)) for c, f in spec.couplings.items()
         }
         self.scalar_init = {
-            k: compile_at(static, s.initial, ("scalars", k, "initial"))
-            for k, s in spec.scalars.items()
+            k: compile_at(static, s.initial, ("scalars", k, "initial")) for k, s in spec.scalars.items()
         }
-        self.scalar_rhs = {
-            k: compile_at(top, s.rhs, ("scalars", k, "rhs")) for k, s in spec.scalars.items()
-        }
+        self.scalar_rhs = {k: compile_at(top, s.rhs, ("scalars", k, "rhs")) for k, s in spec.scalars.items()}
         self.expression = compile_at(top, spec.expression, ("expression",))
         domain = spec.domain
         if domain.contour is not None:
             c = domain.contour
             self.contour = [
-                compile_at(static, x, ("domain", "contour", "around", i))
-                for i, x in enumerate(c.around)
+                compile_at(static, x, ("domain", "contour", "around", i)) for i, x in enumerate(c.around)
             ]
             self.margin = compile_at(static, c.margin, ("domain", "contour", "margin"))
             self.measure = None
@@ -150,9 +138,7 @@ class OdeFamily(PreparedFormula):
         quad = self.measure.quadrature(params)
         return quad.nodes, quad.weights, False
 
-    def _couple(
-        self, env: dict, s: np.ndarray, w: np.ndarray, member: np.ndarray, contour: bool
-    ) -> dict:
+    def _couple(self, env: dict, s: np.ndarray, w: np.ndarray, member: np.ndarray, contour: bool) -> dict:
         out = {}
         shape = (-1,) + (1,) * (member.ndim - 1)
         for name, fn in self.coupling_fns.items():
@@ -167,9 +153,7 @@ class OdeFamily(PreparedFormula):
     def evaluate(self, params: Mapping[str, float], times: np.ndarray) -> np.ndarray:
         times = np.asarray(times, dtype=float)
         s, w, contour = self._domain(params)
-        g0 = np.broadcast_to(
-            np.asarray(self.initial({**params, self.spec.over: s}), dtype=complex), s.shape
-        )
+        g0 = np.broadcast_to(np.asarray(self.initial({**params, self.spec.over: s}), dtype=complex), s.shape)
         y0 = np.concatenate([g0, [complex(self.scalar_init[k](params)) for k in self.scalars]])
         n, over, member = s.size, self.spec.over, self.spec.member
 

@@ -1,0 +1,127 @@
+"""Consistency: an edge (vertex) entry is the limit of each adjacent face (edge) entry when that
+neighbour's parameters are pushed to the extreme; and every pair of adjacent primary entries is
+connected by such a relation. Formula-level: no simulation.
+
+The relation is declared on the lower-dimensional entry (schema ``consistency``); this checker
+runs it both for the entry that declares it and for the neighbour it points to ("a face entry
+must reduce to its edges").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from prismcat.prism import adjacent_cells
+from prismcat.validation.checks import CheckContext, Checker, CheckResult, fit_rate
+from prismcat.validation.design import settings_for
+
+RATE_SLACK = 0.35
+
+
+def relations_touching(entry, catalog):
+    """(lower entry, relation) pairs declared by ``entry`` or pointing at it."""
+    out = [(entry, r) for r in entry.relations]
+    for other in catalog:
+        out += [(other, r) for r in other.relations if r.spec.entry == entry.id and other.id != entry.id]
+    return out
+
+
+def missing_pairs(entry, catalog) -> list[str]:
+    """Adjacent primary entries with no relation between them in either direction."""
+    if entry.id != entry.cell.id:
+        return []
+    missing = []
+    for cell in adjacent_cells(entry.cell):
+        other = catalog.entries.get(cell.id)
+        if other is None or not (entry.has_limit and other.has_limit):
+            continue
+        lower, higher = (entry, other) if cell.faces < entry.cell.faces else (other, entry)
+        if not any(r.spec.entry == higher.id for r in lower.relations):
+            missing.append(f"{lower.id} -> {higher.id}")
+    return missing
+
+
+def evaluate(lower, rel, catalog):
+    """Distances between the transformed neighbour and ``lower`` along the approach values."""
+    higher = catalog.get(rel.spec.entry)
+    settings = settings_for(lower, "quick")
+    clock = np.linspace(settings.start, settings.horizon, settings.points)
+    params = lower.parameters(settings.parameters)
+    target = lower.predict(clock, params)
+    rows = []
+    for value in rel.spec.approach.values:
+        env = {
+            **{k: np.float64(v) for k, v in params.items()},
+            rel.spec.approach.name: np.float64(value),
+        }
+        hp = {k: float(c(env)) for k, c in rel.parameters.items()}
+        hclock = (
+            clock
+            if rel.clock is None
+            else np.broadcast_to(rel.clock({**env, lower.clock_name: clock}), clock.shape)
+        )
+        pred = higher.predict(np.asarray(hclock, dtype=float), hp, check_range=False)
+        row = {rel.spec.approach.name: value, "small": float(rel.small(env))}
+        for loss, transform in rel.transforms.items():
+            mine = getattr(target, loss)
+            if transform is None or mine is None:
+                continue
+            F = getattr(pred, loss)
+            if F is None:
+                raise ValueError(f"{higher.id} has no {loss} limit")
+            local = {**env, "F": F}
+            if "F0" in transform.variables:
+                zero = rel.clock({**env, lower.clock_name: np.array([0.0])}) if rel.clock else np.array([0.0])
+                local["F0"] = getattr(
+                    higher.predict(np.atleast_1d(zero).astype(float), hp, check_range=False), loss
+                )[0]
+            row[loss] = float(np.max(np.abs(np.broadcast_to(transform(local), mine.shape) - mine)))
+        rows.append(row)
+    return higher, rows
+
+
+class ConsistencyChecker(Checker):
+    name = "consistency"
+    description = "an edge/vertex formula equals the limit of its neighbours' formulas"
+    needs_simulation = False
+
+    def applies(self, entry, catalog) -> bool:
+        return entry.has_limit and bool(relations_touching(entry, catalog) or missing_pairs(entry, catalog))
+
+    def check(self, ctx: CheckContext) -> CheckResult:
+        entry, catalog = ctx.entry, ctx.catalog
+        ok, parts, details, table = True, [], {}, []
+        for lower, rel in relations_touching(entry, catalog):
+            higher, rows = evaluate(lower, rel, catalog)
+            name = f"{lower.id} <- {higher.id}"
+            losses = [k for k in ("train", "population") if k in rows[-1]]
+            last = {k: rows[-1][k] for k in losses}
+            passed = all(v <= rel.spec.tolerance for v in last.values())
+            rates = {}
+            for k in losses:
+                dist = [r[k] for r in rows]
+                if all(x > 0 for x in dist):
+                    rates[k] = fit_rate([r["small"] for r in rows], dist)[0]
+                shrinking = dist[-1] <= dist[0] or dist[0] <= rel.spec.tolerance
+                passed &= shrinking
+                if rel.spec.rate is not None and k in rates and last[k] > 1e-12:
+                    passed &= abs(rates[k] - rel.spec.rate) <= RATE_SLACK
+            ok &= passed
+            details[name] = {
+                "distances": rows,
+                "rates": rates,
+                "tolerance": rel.spec.tolerance,
+                "pass": passed,
+            }
+            table += [{"relation": name, **r} for r in rows]
+            shown = ", ".join(f"{k} {v:.2g}" for k, v in last.items())
+            rate_txt = ", ".join(f"{k} rate {v:.2f}" for k, v in rates.items())
+            parts.append(
+                f"{name}: {shown} (tol {rel.spec.tolerance:g}; {rate_txt}){'' if passed else ' FAILED'}"
+            )
+        missing = missing_pairs(entry, catalog)
+        if missing:
+            ok = False
+            parts.append("no consistency relation declared for " + ", ".join(missing))
+            details["missing"] = missing
+        return CheckResult(self.name, "pass" if ok else "fail", "; ".join(parts), details, table)

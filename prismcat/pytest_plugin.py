@@ -1,0 +1,115 @@
+"""pytest integration: ``pytest catalog/`` collects every YAML regime as a test item that runs its
+checkers at the quick profile; a failure prints the error-vs-N table.
+
+Options: ``--prismcat-backend NAME`` (default numpy), ``--prismcat-profile quick|thorough``,
+``--prismcat-no-cache``. Only YAML files that look like entries (top-level ``id``, ``scaling``,
+``losses``) are collected, so other YAML files in a project are left alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("prismcat")
+    group.addoption("--prismcat-backend", default="numpy", help="simulator backend for catalogue items")
+    group.addoption("--prismcat-profile", default="quick", choices=["quick", "thorough"])
+    group.addoption("--prismcat-no-cache", action="store_true", help="recompute simulated curves")
+
+
+def _looks_like_entry(path: Path) -> bool:
+    if path.suffix not in (".yaml", ".yml"):
+        return False
+    try:
+        head = path.read_text(errors="replace")[:20000]
+    except OSError:
+        return False
+    keys = {line.split(":", 1)[0] for line in head.splitlines() if line[:1].isalpha() and ":" in line}
+    return {"id", "scaling", "losses"} <= keys
+
+
+def pytest_collect_file(parent: pytest.Collector, file_path: Path):
+    if _looks_like_entry(file_path):
+        return EntryFile.from_parent(parent, path=file_path)
+    return None
+
+
+class EntryFile(pytest.File):
+    def collect(self):
+        yield EntryItem.from_parent(self, name=self.path.stem)
+
+
+class CatalogueFailure(Exception):
+    """A catalogue entry that failed validation (its report is the failure text)."""
+
+
+class EntryItem(pytest.Item):
+    def runtest(self) -> None:
+        from prismcat.catalog.loader import load_catalog
+        from prismcat.validation.cache import DiskCache
+        from prismcat.validation.runner import validate
+
+        root = _catalogue_root(self.path)
+        cat = load_catalog(root)
+        mine = [e for e in cat if Path(e.file or "").resolve() == self.path.resolve()]
+        if not mine:
+            problems = [
+                str(p) for p in cat.problems if Path(p.location.file or "").resolve() == self.path.resolve()
+            ]
+            raise CatalogueFailure("\n".join(problems) or "the file holds no valid entry")
+        cfg = self.config
+        cache = DiskCache(
+            None if cfg.getoption("prismcat_no_cache") else Path(cfg.rootpath) / ".prismcat-cache"
+        )
+        v = validate(
+            cat,
+            [mine[0].id],
+            backend=cfg.getoption("prismcat_backend"),
+            profile=cfg.getoption("prismcat_profile"),
+            cache=cache,
+            progress=False,
+        )
+        run = v.runs[0]
+        self.user_properties.append(("status", run.status))
+        if run.status != "pass":
+            raise CatalogueFailure(_failure_text(run))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, CatalogueFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, 0, f"prismcat entry {self.name}"
+
+
+def _catalogue_root(path: Path) -> Path:
+    """The catalogue that holds ``path``: the nearest ancestor named 'catalog', else its folder."""
+    for parent in path.resolve().parents:
+        if parent.name == "catalog":
+            return parent
+    return path.resolve().parent
+
+
+def _failure_text(run) -> str:
+    lines = [f"{run.entry.id} ({run.entry.cell.id}): {run.status}"]
+    if run.error:
+        lines.append(f"  {run.error}")
+    for c in run.checks:
+        lines.append(f"  [{c.status}] {c.checker}: {c.message}")
+    table = next(
+        (c.table for c in run.checks if c.checker in ("tolerance", "convergence", "cauchy") and c.table),
+        [],
+    )
+    if table:
+        cols = list(dict.fromkeys(k for r in table for k in r))
+        lines.append("  error vs N:")
+        lines.append("    " + "  ".join(f"{c:>11}" for c in cols))
+        for r in table:
+            cells = [f"{r[c]:11.4g}" if isinstance(r.get(c), float) else f"{r.get(c, ''):>11}" for c in cols]
+            lines.append("    " + "  ".join(cells))
+    return "\n".join(lines)

@@ -1,0 +1,85 @@
+"""The prism picture: every face, edge and vertex drawn and coloured by the status of its entries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from prismcat.prism import DATA_FACES, TRIANGLE_FACES, all_cells
+
+COLOURS = {"pass": "#2e9e44", "fail": "#d62728", "error": "#ff8c00", "none": "#b0b0b0"}
+# Triangle corners, named by the two triangle faces that meet there; y is the data axis.
+CORNERS = {
+    frozenset({"mean-field", "narrow-latent"}): np.array([0.0, 0.0]),
+    frozenset({"narrow-latent", "free"}): np.array([1.7, 0.0]),
+    frozenset({"mean-field", "free"}): np.array([0.75, 0.55]),
+}
+LEVEL = {"small-data": 0.0, "large-data": 1.5, None: 0.75}
+LABEL_SHIFT = {"mean-field": np.array([-0.1, 0.0]), "free": np.array([0.1, 0.0]), "narrow-latent": np.array([0.0, -0.3])}
+SHORT = {"large-data": "LD", "small-data": "SD", "mean-field": "MF", "narrow-latent": "NL", "free": "FR"}
+
+
+def cell_status(statuses: Mapping[str, str], cell_entries: Mapping[str, list[str]]) -> dict[str, str]:
+    """Status of each cell: 'none' without entries, else the worst of its entries."""
+    order = {"pass": 0, "fail": 2, "error": 1}
+    out = {}
+    for cell in all_cells():
+        ids = cell_entries.get(cell.id, [])
+        known = [statuses[i] for i in ids if i in statuses]
+        out[cell.id] = max(known, key=lambda s: order.get(s, 3)) if known else "none"
+    return out
+
+
+def _corner(faces: frozenset[str], level: str | None) -> np.ndarray:
+    return CORNERS[faces] + np.array([0.0, LEVEL[level]])
+
+
+def draw(ax, status: Mapping[str, str]) -> None:
+    """Draw on ``ax`` with ``status`` mapping cell id -> pass/fail/error/none."""
+    from matplotlib.patches import Polygon
+
+    def colour(cell_id: str) -> str:
+        return COLOURS[status.get(cell_id, "none")]
+
+    # rectangular faces (one per triangle face), then the two triangles
+    for face in TRIANGLE_FACES:
+        ends = [c for c in CORNERS if face in c]
+        pts = [_corner(ends[0], "small-data"), _corner(ends[1], "small-data"),
+               _corner(ends[1], "large-data"), _corner(ends[0], "large-data")]
+        ax.add_patch(Polygon(pts, closed=True, facecolor=colour(face), alpha=0.18, edgecolor="none"))
+        centre = np.mean(pts, axis=0) + LABEL_SHIFT[face]
+        ax.text(*centre, SHORT[face], ha="center", va="center", fontsize=9, color=colour(face), weight="bold")
+    for data in DATA_FACES:
+        pts = [_corner(c, data) for c in CORNERS]
+        ax.add_patch(Polygon(pts, closed=True, facecolor=colour(data), alpha=0.25, edgecolor="none"))
+        centre = np.mean(pts, axis=0)
+        ax.text(*centre, SHORT[data], ha="center", va="center", fontsize=9, color=colour(data), weight="bold")
+    # edges: vertical ones (two triangle faces) and the triangles' sides (data face + one face)
+    for pair in CORNERS:
+        a, b = _corner(pair, "small-data"), _corner(pair, "large-data")
+        cid = "+".join(f for f in ("mean-field", "narrow-latent", "free") if f in pair)
+        ax.plot([a[0], b[0]], [a[1], b[1]], color=colour(cid), lw=3, solid_capstyle="round")
+    for data in DATA_FACES:
+        for face in TRIANGLE_FACES:
+            ends = [c for c in CORNERS if face in c]
+            a, b = _corner(ends[0], data), _corner(ends[1], data)
+            ax.plot([a[0], b[0]], [a[1], b[1]], color=colour(f"{data}+{face}"), lw=3, solid_capstyle="round")
+    # vertices
+    for data in DATA_FACES:
+        for pair in CORNERS:
+            p = _corner(pair, data)
+            cid = data + "+" + "+".join(f for f in ("mean-field", "narrow-latent", "free") if f in pair)
+            ax.plot(*p, "o", ms=11, color=colour(cid), mec="black", mew=0.6)
+    centre = np.mean([_corner(c, None) for c in CORNERS], axis=0)
+    ax.plot(*centre, "s", ms=9, color=colour("interior"), mec="black", mew=0.6)
+    ax.text(centre[0] + 0.07, centre[1], "interior", fontsize=7, va="center")
+    ax.text(-0.15, LEVEL["large-data"] + 0.02, "large data\n(alpha up)", fontsize=7, ha="right", va="center")
+    ax.text(-0.15, LEVEL["small-data"], "small data\n(alpha down)", fontsize=7, ha="right", va="center")
+    for state, c in COLOURS.items():
+        ax.plot([], [], "o", color=c, label={"none": "no entry"}.get(state, state))
+    ax.legend(loc="upper right", fontsize=7, frameon=False)
+    ax.set_xlim(-0.8, 2.2)
+    ax.set_ylim(-0.25, 2.25)
+    ax.set_aspect("equal")
+    ax.axis("off")

@@ -1,0 +1,161 @@
+"""Writes ``results.json``, ``report.md`` and a self-contained ``report.html`` (figures embedded)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from prismcat.report import figures
+from prismcat.report.prism_figure import COLOURS, cell_status
+from prismcat.validation.cache import write_atomic
+from prismcat.validation.runner import Validation, to_records
+
+
+def results_json(records: dict[str, Any]) -> str:
+    return json.dumps(records, indent=1, allow_nan=False) + "\n"
+
+
+def write_report(v: Validation, catalog: Any, out_dir: str | Path) -> dict[str, Path]:
+    """Write the three report files into ``out_dir`` (each atomically); return their paths."""
+    out = Path(out_dir)
+    records = to_records(v)
+    paths = {"json": out / "results.json", "markdown": out / "report.md", "html": out / "report.html"}
+    write_atomic(paths["json"], results_json(records))
+    write_atomic(paths["markdown"], markdown(records))
+    write_atomic(paths["html"], html_report(records, catalog))
+    return paths
+
+
+def _last_errors(rec: dict[str, Any], loss: str) -> str:
+    if not rec["sizes"] or loss not in rec["sizes"][-1]["errors"]:
+        return "-"
+    stat = rec["settings"].get("statistic", "mean_curve")
+    return f"{rec['sizes'][-1]['errors'][loss][stat]:.3g}"
+
+
+def _rates(rec: dict[str, Any]) -> str:
+    for c in rec["checks"]:
+        if c["checker"] in ("convergence", "cauchy"):
+            parts = []
+            for loss in ("train", "population"):
+                r = c["details"].get(loss, {}).get("fitted_rate")
+                if r is not None:
+                    parts.append(f"{r:.2f}")
+            declared = c["details"].get("declared_rate")
+            return f"{' / '.join(parts)} (declared {declared:g})" if parts else "-"
+    return "-"
+
+
+def markdown(records: dict[str, Any]) -> str:
+    s = records["summary"]
+    lines = [
+        "# prismcat validation report",
+        "",
+        f"Backend `{records['backend']}`, profile `{records['profile']}`, prismcat {records['prismcat_version']}: "
+        f"**{s['passed']} passed, {s['failed']} failed, {s['errors']} errors** of {s['total']} entries.",
+        "",
+        "| entry | cell | status | error at largest N (train / pop) | fitted rate (train / pop) | checks |",
+        "|---|---|---|---|---|---|",
+    ]
+    for rec in records["entries"]:
+        checks = ", ".join(f"{c['checker']} {c['status']}" for c in rec["checks"]) or "-"
+        errs = f"{_last_errors(rec, 'train')} / {_last_errors(rec, 'population')}"
+        lines.append(f"| {rec['id']} | {rec['cell']} | {rec['status']} | {errs} | {_rates(rec)} | {checks} |")
+    bad = [r for r in records["entries"] if r["status"] != "pass"]
+    if bad:
+        lines += ["", "## Problems", ""]
+        lines += [f"- **{r['id']}** ({r['status']}): {r['message']}" for r in bad]
+    return "\n".join(lines) + "\n"
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1150px;color:#222}
+table{border-collapse:collapse;margin:0.6em 0;font-size:0.9em}
+td,th{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}
+th{background:#f3f3f3}.pass{color:#2e9e44;font-weight:bold}.fail{color:#d62728;font-weight:bold}
+.error{color:#ff8c00;font-weight:bold}.skip{color:#888}section{border-top:2px solid #ddd;margin-top:1.5em}
+img{max-width:100%}code{background:#f5f5f5;padding:0 3px}.small{font-size:0.85em;color:#555}
+"""
+
+
+def _img(data: bytes | None, alt: str) -> str:
+    if data is None:
+        return ""
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+
+
+def _status(s: str) -> str:
+    return f'<span class="{s}">{s}</span>'
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return ""
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        return html.escape(str(v))
+
+    body = "".join("<tr>" + "".join(f"<td>{cell(r.get(c, ''))}</td>" for c in cols) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def html_report(records: dict[str, Any], catalog: Any) -> str:
+    statuses = {r["id"]: r["status"] for r in records["entries"]}
+    cell_entries = {cid: [e.id for e in es] for cid, es in catalog.by_cell().items()}
+    prism = figures.prism_png(cell_status(statuses, cell_entries))
+    s = records["summary"]
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>prismcat validation report</title>",
+        f"<style>{CSS}</style></head><body>",
+        "<h1>prismcat validation report</h1>",
+        f"<p>Backend <code>{html.escape(records['backend'])}</code>, profile <code>{records['profile']}</code>, "
+        f"prismcat {records['prismcat_version']}: <b>{s['passed']} passed, {s['failed']} failed, "
+        f"{s['errors']} errors</b> of {s['total']} entries "
+        f"<span class='small'>(wall time {records['timing']['total_s']:.1f} s)</span>.</p>",
+        _img(prism, "prism coloured by status"),
+        "<p class='small'>Faces are the filled areas, edges the lines, vertices the dots; green: all "
+        "entries of that cell pass, red: one fails, orange: one could not be evaluated, grey: no entry.</p>",
+        "<h2>Summary</h2><table><tr><th>entry</th><th>cell</th><th>status</th>"
+        "<th>error at largest N<br>(train / pop)</th><th>fitted rate</th><th>reason</th></tr>",
+    ]
+    for rec in records["entries"]:
+        errs = f"{_last_errors(rec, 'train')} / {_last_errors(rec, 'population')}"
+        parts.append(
+            f"<tr><td><a href='#{rec['id']}'>{html.escape(rec['id'])}</a></td><td>{rec['cell']}</td>"
+            f"<td>{_status(rec['status'])}</td><td>{errs}</td><td>{_rates(rec)}</td>"
+            f"<td class='small'>{html.escape(rec['message'])}</td></tr>"
+        )
+    parts.append("</table>")
+    for rec in records["entries"]:
+        entry = catalog.entries.get(rec["id"])
+        clock = entry.clock_name if entry else "t"
+        quantities = {loss: entry.spec_quantity(loss) for loss in ("train", "population")} if entry else {}
+        parts.append(f"<section id='{rec['id']}'><h2>{html.escape(rec['id'])}: {html.escape(rec['title'])}</h2>")
+        parts.append(
+            f"<p>Cell <code>{rec['cell']}</code> ({rec['cell_kind']}), file <code>{html.escape(str(rec['file']))}</code>. "
+            f"Status {_status(rec['status'])}.</p>"
+        )
+        if rec["message"]:
+            parts.append(f"<p class='small'>{html.escape(rec['message'])}</p>")
+        checks = [{"checker": c["checker"], "status": c["status"], "reason": c["message"]} for c in rec["checks"]]
+        if checks:
+            rows = "".join(
+                f"<tr><td>{c['checker']}</td><td>{_status(c['status'])}</td><td>{html.escape(c['reason'])}</td></tr>"
+                for c in checks
+            )
+            parts.append(f"<table><tr><th>check</th><th>status</th><th>reason</th></tr>{rows}</table>")
+        for c in rec["checks"]:
+            if c["table"] and c["checker"] in ("convergence", "cauchy", "consistency"):
+                parts.append(f"<p class='small'>{c['checker']}:</p>" + _table(c["table"]))
+        parts.append(_img(figures.entry_png(rec, clock, quantities), f"curves of {rec['id']}"))
+        parts.append("</section>")
+    parts.append(f"<p class='small'>Status colours: {', '.join(f'{k} {v}' for k, v in COLOURS.items())}.</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

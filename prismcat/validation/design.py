@@ -1,0 +1,140 @@
+"""From an entry and a profile to concrete problems: the size ladder, the realised ratios, the
+clock window in model time and the small quantity eps of each size."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from prismcat.catalog.entry import Entry
+from prismcat.errors import PrismcatError
+from prismcat.scaling import SIZES, solve_sizes
+from prismcat.simulation import Integrator, Problem
+
+ProfileName = Literal["quick", "thorough"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """An entry's validation settings with a profile's overrides applied."""
+
+    profile: str
+    ladder: tuple[float, ...]
+    base: dict[str, float]
+    parameters: dict[str, float]
+    seeds: int
+    start: float
+    horizon: float
+    points: int
+    statistic: str
+    tolerance: dict[str, float | None]
+    slack: float
+    integrator: str
+    dt: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "ladder": list(self.ladder)}
+
+
+def settings_for(entry: Entry, profile: str = "quick") -> Settings:
+    v = entry.spec.validation
+    over = v.profiles.get(profile)
+
+    def pick(name: str, default: Any) -> Any:
+        value = None if over is None else getattr(over, name)
+        return default if value is None else value
+
+    tol = pick("tolerance", v.tolerance)
+    return Settings(
+        profile=profile,
+        ladder=tuple(pick("ladder", v.ladder)),
+        base=dict(pick("base", v.base)),
+        parameters=dict(v.parameters),
+        seeds=pick("seeds", v.seeds),
+        start=v.start,
+        horizon=v.horizon,
+        points=pick("points", v.points),
+        statistic=v.statistic,
+        tolerance={
+            "train": tol.train,
+            "population": tol.population if tol.population is not None else tol.train,
+        },
+        slack=pick("slack", entry.spec.convergence.slack),
+        integrator=v.integrator,
+        dt=v.dt,
+    )
+
+
+@dataclass
+class SizePoint:
+    """One rung of the ladder: integer sizes, realised ratios and the time grid."""
+
+    N: float
+    sizes: dict[str, float]  # d, k, n (integers) and sigma2
+    parameters: dict[str, float]  # realised values of the entry's ratios at these sizes
+    clock: np.ndarray  # the entry's clock values
+    times: np.ndarray  # model times
+    eps: float  # the entry's small quantity 'convergence.in'
+    problems: list[Problem] = field(default_factory=list)
+
+    def label(self) -> str:
+        s = self.sizes
+        return f"N={self.N:g} (d={s['d']:.0f}, k={s['k']:.0f}, n={s['n']:.0f}, sigma2={s['sigma2']:.4g})"
+
+
+def ladder(entry: Entry, settings: Settings) -> list[SizePoint]:
+    """The problems of every rung of the ladder (seeds 0 .. seeds-1)."""
+    nominal = entry.parameters(settings.parameters)
+    fixed = {name: (mono, nominal[name]) for name, mono in entry.ratios.items()}
+    scaling = {s: entry.spec.scaling.model_dump()[s] for s in SIZES}
+    from fractions import Fraction
+
+    from prismcat.prism import exact
+
+    scaling_f: dict[str, Fraction] = {s: exact(v) for s, v in scaling.items()}
+    clock = np.linspace(settings.start, settings.horizon, settings.points)
+    points = []
+    for N in settings.ladder:
+        try:
+            real = solve_sizes(N, scaling_f, fixed, settings.base)
+        except ValueError as exc:
+            raise PrismcatError(f"{entry.id}: cannot place problems at N = {N:g}: {exc}") from None
+        sizes = {s: float(max(1, round(real[s]))) for s in ("d", "k", "n")}
+        sizes["sigma2"] = real["sigma2"]
+        params = {name: _realised(mono, sizes) for name, mono in entry.ratios.items()}
+        env = {k: np.float64(v) for k, v in {**sizes, **params}.items()}
+        times = entry.model_time(clock, params, sizes)
+        if np.any(times < -1e-12):
+            raise PrismcatError(
+                f"{entry.id}: the window [{settings.start}, {settings.horizon}] starts before t = 0"
+            )
+        times = np.maximum(times, 0.0)
+        eps = float(entry.convergence_eps(env))
+        slope, _ = entry.clock_map(params, sizes)  # dt is given on the entry's clock
+        integ = Integrator(
+            method=settings.integrator, dt=None if settings.dt is None else settings.dt / slope
+        )
+        base = Problem(
+            d=int(sizes["d"]),
+            k=int(sizes["k"]),
+            n=int(sizes["n"]),
+            sigma2=float(sizes["sigma2"]),
+            times=tuple(times),
+            integrator=integ,
+        )
+        point = SizePoint(N, sizes, params, clock, times, eps)
+        point.problems = [base.with_seed(seed) for seed in range(settings.seeds)]
+        points.append(point)
+    return points
+
+
+def _realised(mono, sizes: dict[str, float]) -> float:
+    value = mono.coefficient
+    for s, p in mono.powers.items():
+        value *= sizes[s] ** float(p)
+    if not math.isfinite(value):
+        raise PrismcatError(f"realised ratio is not finite at sizes {sizes}")
+    return value

@@ -1,0 +1,81 @@
+"""The documented schema of ``results.json`` (``prismcat validate``), as pydantic models.
+
+Everything in the file is a deterministic function of the catalogue, the command and the package
+version, except the single top-level ``timing`` field (wall-clock data and timestamps).
+"""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LossErrors(_Model):
+    mean_curve: float = Field(description="sup over time of |seed-mean curve - limit|")
+    mean_error: float = Field(description="mean over seeds of sup over time of |curve - limit|")
+    seed_sd: float = Field(description="standard deviation over seeds of the per-seed sup error")
+    per_seed: list[float]
+
+
+class CurveRecord(_Model):
+    mean: list[float] = Field(description="seed-mean normalised quantity at the clock values")
+    low: list[float] = Field(description="seed minimum")
+    high: list[float] = Field(description="seed maximum")
+    limit: list[float] | None = Field(description="the entry's limit formula at the realised ratios")
+
+
+class SizeRecord(_Model):
+    N: float
+    d: int
+    k: int
+    n: int
+    sigma2: float
+    parameters: dict[str, float] = Field(description="realised ratios at these sizes")
+    eps: float = Field(description="the entry's small quantity convergence.in")
+    errors: dict[str, LossErrors] = Field(description="by loss: train, population")
+    curves: dict[str, CurveRecord]
+
+
+class CheckRecord(_Model):
+    checker: str
+    status: Literal["pass", "fail", "error", "skip"]
+    message: str
+    details: dict[str, Any]
+    table: list[dict[str, Any]]
+
+
+class EntryRecord(_Model):
+    id: str
+    title: str
+    cell: str
+    cell_kind: str
+    file: str | None
+    status: Literal["pass", "fail", "error"]
+    message: str = Field(description="why the entry failed or errored ('' when it passed)")
+    clock: list[float] = Field(description="clock values of the validation window")
+    settings: dict[str, Any]
+    checks: list[CheckRecord]
+    sizes: list[SizeRecord]
+
+
+class Summary(_Model):
+    total: int
+    passed: int
+    failed: int
+    errors: int
+
+
+class Results(_Model):
+    schema_version: int = SCHEMA_VERSION
+    prismcat_version: str
+    backend: str
+    profile: str
+    status: Literal["pass", "fail"]
+    summary: Summary
+    entries: list[EntryRecord]
+    timing: dict[str, Any] = Field(description="all wall-clock data: per entry seconds, totals, timestamps")

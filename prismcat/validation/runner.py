@@ -1,0 +1,377 @@
+"""The one place that sequences entry -> problems -> simulate -> normalised curves -> checkers.
+
+Work is split into tasks (entry, rung of the ladder) whose simulated curves are cached on disk by
+content hash, so a re-run, or a run killed half-way, recomputes nothing it already has. A failure
+(formula, simulator, checker) fails only the entry it touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import prismcat
+from prismcat.catalog.entry import Entry
+from prismcat.catalog.loader import Catalog
+from prismcat.errors import EvaluationError, PluginError, PrismcatError
+from prismcat.plugins import collect
+from prismcat.simulation import SimulationError, simulate
+from prismcat.validation.cache import DiskCache, content_key
+from prismcat.validation.checks import CheckContext, Checker, CheckResult, LossData, Measurement
+from prismcat.validation.design import Settings, SizePoint, ladder, settings_for
+
+LOSSES = ("train", "population")
+
+
+def checkers() -> dict[str, Checker]:
+    """Installed checkers by name."""
+    return collect("register_checkers")
+
+
+@dataclass
+class EntryRun:
+    """Everything validation found out about one entry."""
+
+    entry: Entry
+    settings: Settings | None
+    measurements: list[Measurement] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+    error: str = ""
+    seconds: float = 0.0
+
+    @property
+    def status(self) -> str:
+        if self.error or any(c.status == "error" for c in self.checks):
+            return "error"
+        if any(c.status == "fail" for c in self.checks):
+            return "fail"
+        return "pass"
+
+    @property
+    def message(self) -> str:
+        if self.error:
+            return self.error
+        bad = [f"{c.checker}: {c.message}" for c in self.checks if c.status in ("fail", "error")]
+        return "; ".join(bad)
+
+
+@dataclass
+class Task:
+    """Simulate one rung of one entry's ladder (all seeds in one batch)."""
+
+    entry_id: str
+    index: int
+    point: SizePoint
+    backend: str
+    key: str
+
+    def run(self) -> dict[str, np.ndarray]:
+        start = time.perf_counter()
+        results = simulate(self.point.problems, self.backend)
+        return {
+            "seconds": np.array(time.perf_counter() - start),
+            "train": np.stack([r.train for r in results]),
+            "population": np.stack([r.population for r in results]),
+            "train0": np.array([r.train0 for r in results]),
+            "population0": np.array([r.population0 for r in results]),
+            "trS": np.array([r.trS for r in results]),
+        }
+
+
+class InProcessExecutor:
+    """Runs tasks one after the other in this process (the default; no extra dependency)."""
+
+    name = "in-process"
+
+    def map(
+        self, fn: Callable[[Task], Any], tasks: Sequence[Task]
+    ) -> Iterable[tuple[Task, Any, BaseException | None]]:
+        for task in tasks:
+            try:
+                yield task, fn(task), None
+            except Exception as exc:
+                yield task, None, exc
+
+
+def design_digest(entry: Entry) -> str:
+    """Hash of the parts of an entry that define its problems."""
+    spec = entry.spec
+    parts = {
+        k: spec.model_dump(mode="json", by_alias=True)[k]
+        for k in ("scaling", "parameters", "clock", "validation")
+    }
+    return hashlib.sha256(json.dumps([entry.id, parts], sort_keys=True).encode()).hexdigest()
+
+
+def plan_tasks(entry: Entry, settings: Settings, backend: str) -> list[Task]:
+    points = ladder(entry, settings)
+    digest = design_digest(entry)
+    return [
+        Task(
+            entry.id,
+            i,
+            p,
+            backend,
+            content_key("curves", digest, [q.digest() for q in p.problems], backend),
+        )
+        for i, p in enumerate(points)
+    ]
+
+
+def normalise(entry: Entry, point: SizePoint, sim: dict[str, np.ndarray]) -> dict[str, LossData]:
+    """The entry's normalised quantities from the simulated per-dimension losses, plus its limit."""
+    d = point.sizes["d"]
+    env: dict[str, Any] = {k: np.float64(v) for k, v in {**point.sizes, **point.parameters}.items()}
+    env.update(
+        L_train=sim["train"] * d,
+        L_pop=sim["population"] * d,
+        L_train0=(sim["train0"] * d)[:, None],
+        L_pop0=(sim["population0"] * d)[:, None],
+        trS=sim["trS"][:, None],
+    )
+    limit = None
+    if entry.has_limit:
+        limit = entry.predict(point.clock, point.parameters, check_range=False)
+    out = {}
+    for loss in LOSSES:
+        q = entry.quantities.get(loss)
+        if q is None:
+            continue
+        curves = np.broadcast_to(q(env), sim["train"].shape).astype(float)
+        if not np.all(np.isfinite(curves)):
+            raise EvaluationError(
+                f"{entry.id}: the {loss} quantity '{q.text}' is not finite at {point.label()}"
+            )
+        lim = None if limit is None else getattr(limit, loss)
+        out[loss] = LossData(curves, None if lim is None else np.asarray(lim))
+    return out
+
+
+@dataclass
+class Validation:
+    """The outcome of a validation run (see :func:`validate`)."""
+
+    runs: list[EntryRun]
+    backend: str
+    profile: str
+    started: str
+    seconds: float
+    cache: dict[str, int]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status == "pass" for r in self.runs)
+
+
+def validate(
+    catalog: Catalog,
+    ids: Sequence[str] | None = None,
+    backend: str = "numpy",
+    profile: str = "quick",
+    cache: DiskCache | None = None,
+    executor: Any = None,
+    progress: bool = True,
+) -> Validation:
+    """Validate entries ``ids`` (default: all) of ``catalog``: simulate, measure, check."""
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    t_start = time.perf_counter()
+    cache = cache or DiskCache(None)
+    executor = executor or InProcessExecutor()
+    entries = [catalog.get(i) for i in ids] if ids else list(catalog)
+    registry = checkers()
+    runs: dict[str, EntryRun] = {}
+    tasks: list[Task] = []
+    for entry in entries:
+        run = runs[entry.id] = EntryRun(entry, None)
+        try:
+            run.settings = settings_for(entry, profile)
+            tasks.extend(plan_tasks(entry, run.settings, backend))
+        except PrismcatError as exc:
+            run.error = str(exc)
+    sims: dict[tuple[str, int], dict[str, np.ndarray]] = {}
+    todo = []
+    for task in tasks:
+        hit = cache.get(task.key)
+        if hit is not None:
+            sims[(task.entry_id, task.index)] = hit
+        else:
+            todo.append(task)
+    seconds: dict[str, float] = {}
+    bar = _progress(len(tasks), len(tasks) - len(todo), progress)
+    for task, value, exc in executor.map(Task.run, todo):
+        bar.update(1)
+        bar.set_postfix_str(f"{task.entry_id} N={task.point.N:g}")
+        run = runs[task.entry_id]
+        if exc is not None:
+            if not run.error:
+                run.error = _describe(exc, f"simulating {task.point.label()}")
+            continue
+        seconds[task.entry_id] = seconds.get(task.entry_id, 0.0) + float(value.pop("seconds"))
+        cache.put(task.key, value)
+        sims[(task.entry_id, task.index)] = value
+    bar.close()
+    for entry in entries:
+        run = runs[entry.id]
+        t0 = time.perf_counter()
+        if not run.error and run.settings is not None:
+            points = [t for t in tasks if t.entry_id == entry.id]
+            try:
+                run.measurements = [
+                    Measurement(t.point, normalise(entry, t.point, sims[(entry.id, t.index)])) for t in points
+                ]
+            except PrismcatError as exc:
+                run.error = str(exc)
+            except Exception as exc:
+                run.error = _describe(exc, "measuring the curves")
+        if run.settings is not None:
+            run.checks = run_checkers(registry, entry, catalog, run)
+        run.seconds = seconds.get(entry.id, 0.0) + time.perf_counter() - t0
+    return Validation(
+        runs=[runs[e.id] for e in entries],
+        backend=backend,
+        profile=profile,
+        started=started,
+        seconds=time.perf_counter() - t_start,
+        cache={"hits": cache.hits, "misses": cache.misses},
+    )
+
+
+def run_checkers(
+    registry: dict[str, Checker], entry: Entry, catalog: Catalog, run: EntryRun
+) -> list[CheckResult]:
+    """Every applicable checker, each isolated: an exception fails only that check."""
+    out = []
+    for name, checker in registry.items():
+        try:
+            if not checker.applies(entry, catalog):
+                continue
+            if checker.needs_simulation and (run.error or not run.measurements):
+                continue
+            ctx = CheckContext(
+                entry, catalog, run.settings, run.measurements if checker.needs_simulation else None
+            )
+            result = checker.check(ctx)
+            if not isinstance(result, CheckResult):
+                raise PluginError(f"returned {type(result).__name__}, not CheckResult")
+        except Exception as exc:
+            result = CheckResult(name, "error", f"checker '{name}' failed: {type(exc).__name__}: {exc}")
+        out.append(result)
+    return out
+
+
+def _describe(exc: BaseException, doing: str) -> str:
+    if isinstance(exc, SimulationError | PluginError | PrismcatError):
+        return f"{doing}: {exc}"
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    at = f" ({where.filename.rsplit('/', 1)[-1]}:{where.lineno})" if where else ""
+    return f"{doing}: {type(exc).__name__}: {exc}{at}"
+
+
+class _NoBar:
+    def update(self, n: int) -> None: ...
+    def set_postfix_str(self, s: str) -> None: ...
+    def close(self) -> None: ...
+
+
+def _progress(total: int, done: int, enabled: bool):
+    if not enabled or total == 0:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=done, desc="simulating", unit="size", dynamic_ncols=True, leave=True)
+
+
+# -- results.json -------------------------------------------------------------------------------
+def to_records(v: Validation) -> dict[str, Any]:
+    """The documented ``results.json`` content (see :mod:`prismcat.validation.records`)."""
+    from prismcat.validation.records import Results
+
+    entries = [_entry_record(r) for r in v.runs]
+    counts = {s: sum(e["status"] == s for e in entries) for s in ("pass", "fail", "error")}
+    data = {
+        "prismcat_version": prismcat.__version__,
+        "backend": v.backend,
+        "profile": v.profile,
+        "status": "pass" if v.ok else "fail",
+        "summary": {
+            "total": len(entries),
+            "passed": counts["pass"],
+            "failed": counts["fail"],
+            "errors": counts["error"],
+        },
+        "entries": entries,
+        "timing": {
+            "started": v.started,
+            "total_s": round(v.seconds, 3),
+            "entries_s": {r.entry.id: round(r.seconds, 3) for r in v.runs},
+            "cache": v.cache,
+        },
+    }
+    return Results.model_validate(data).model_dump(mode="json")
+
+
+def _entry_record(run: EntryRun) -> dict[str, Any]:
+    e = run.entry
+    sizes = []
+    for m in run.measurements:
+        s = m.point.sizes
+        errors, curves = {}, {}
+        for loss, data in m.losses.items():
+            if data.limit is not None:
+                errors[loss] = data.errors()
+            curves[loss] = {
+                "mean": data.mean.tolist(),
+                "low": data.curves.min(axis=0).tolist(),
+                "high": data.curves.max(axis=0).tolist(),
+                "limit": None if data.limit is None else data.limit.tolist(),
+            }
+        sizes.append(
+            {
+                "N": m.point.N,
+                "d": int(s["d"]),
+                "k": int(s["k"]),
+                "n": int(s["n"]),
+                "sigma2": s["sigma2"],
+                "parameters": m.point.parameters,
+                "eps": m.point.eps,
+                "errors": errors,
+                "curves": curves,
+            }
+        )
+    clock = run.measurements[0].point.clock.tolist() if run.measurements else []
+    return {
+        "id": e.id,
+        "title": e.spec.title,
+        "cell": e.cell.id,
+        "cell_kind": e.cell.kind,
+        "file": e.file,
+        "status": run.status,
+        "message": run.message,
+        "clock": clock,
+        "settings": run.settings.to_json() if run.settings else {},
+        "checks": [_jsonable(c.to_json()) for c in run.checks],
+        "sizes": sizes,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON types (numpy scalars and arrays converted; NaN/inf become null)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,174 @@
+"""Validation: checkers catch wrong formulas and wrong edges, the cache resumes, reports are
+written, the CLI exits right, and the pytest plugin collects YAML regimes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from prismcat.catalog import load_catalog
+from prismcat.validation.cache import DiskCache
+from prismcat.validation.checks import CheckContext
+from prismcat.validation.runner import checkers, to_records, validate
+
+SMALL = Path(__file__).parent / "data" / "small_catalog"
+
+
+@pytest.fixture
+def small(tmp_path) -> Path:
+    root = tmp_path / "catalog"
+    shutil.copytree(SMALL, root)
+    return root
+
+
+def edit(path: Path, change) -> None:
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def statuses(v) -> dict[str, dict[str, str]]:
+    return {r.entry.id: {c.checker: c.status for c in r.checks} for r in v.runs}
+
+
+def test_the_standard_checkers_are_installed():
+    assert {"tolerance", "convergence", "cauchy", "consistency"} <= set(checkers())
+
+
+def test_correct_entries_pass(small, tmp_path):
+    cat = load_catalog(small)
+    v = validate(cat, backend="numpy", cache=DiskCache(tmp_path / "cache"), progress=False)
+    for run in v.runs:
+        assert run.status == "pass", (run.entry.id, run.message)
+    got = statuses(v)
+    assert got["large-data+mean-field"] == {
+        "tolerance": "pass",
+        "convergence": "pass",
+        "consistency": "pass",
+    }
+    assert got["mean-field"]["consistency"] == "pass"  # the face reduces to its edge
+
+
+def test_a_factor_two_in_the_rate_is_caught(small, tmp_path):
+    def wrong(d):
+        for loss in ("train", "population"):
+            d["losses"][loss]["formula"]["expression"] = "0.5 * (1 - u)**2 / (1 + u * expm1(8 * t))**2"
+        d["consistency"] = []
+
+    edit(small / "ld-mf.yaml", wrong)
+    v = validate(load_catalog(small), ["large-data+mean-field"], progress=False)
+    run = v.runs[0]
+    assert run.status == "fail"
+    checks = {c.checker: c for c in run.checks}
+    assert checks["tolerance"].status == "fail"
+    assert checks["convergence"].status == "fail"
+    assert (
+        "train rate 0.0" in checks["convergence"].message
+        and "(outside 1 +- 0.4)" in checks["convergence"].message
+    )
+
+
+def test_a_wrong_edge_is_caught_by_consistency(small):
+    def wrong(d):
+        for loss in ("train", "population"):
+            d["losses"][loss]["formula"]["expression"] = "0.5 * (1 - u)**2 / (1 + u * expm1(2 * t))**2"
+
+    edit(small / "ld-mf.yaml", wrong)
+    cat = load_catalog(small)
+    checker = checkers()["consistency"]
+    for entry_id in ("large-data+mean-field", "mean-field"):  # seen from the edge and from the face
+        entry = cat.get(entry_id)
+        result = checker.check(CheckContext(entry, cat, None))
+        assert result.status == "fail", result.message
+        assert "large-data+mean-field <- mean-field" in result.message
+
+
+def test_a_missing_relation_between_adjacent_primary_entries_fails(small):
+    edit(small / "ld-mf.yaml", lambda d: d.update(consistency=[]))
+    cat = load_catalog(small)
+    result = checkers()["consistency"].check(CheckContext(cat.get("mean-field"), cat, None))
+    assert result.status == "fail"
+    assert "no consistency relation declared for large-data+mean-field -> mean-field" in result.message
+
+
+def test_relation_targets_are_checked_at_load(small):
+    edit(small / "ld-mf.yaml", lambda d: d["consistency"][0].update(entry="small-data"))
+    cat = load_catalog(small)
+    assert any("no entry 'small-data'" in str(p) and "consistency[0].entry" in str(p) for p in cat.problems)
+    edit(
+        small / "ld-mf.yaml",
+        lambda d: d["consistency"][0].update(entry="mean-field", parameters={"u": "u"}),
+    )
+    cat = load_catalog(small)
+    assert any("missing alpha" in str(p) for p in cat.problems)
+
+
+def test_cache_resumes_and_results_are_reproducible(small, tmp_path):
+    cache_dir = tmp_path / "cache"
+    cat = load_catalog(small)
+    first = validate(cat, cache=DiskCache(cache_dir), progress=False)
+    assert first.cache["hits"] == 0
+    second = validate(cat, cache=DiskCache(cache_dir), progress=False)
+    assert second.cache["hits"] == 6 and second.cache["misses"] == 0
+    a, b = to_records(first), to_records(second)
+    a.pop("timing")
+    b.pop("timing")
+    assert json.dumps(a) == json.dumps(b)
+
+
+def test_cli_writes_the_three_reports_and_exits_by_status(small, tmp_path, capsys):
+    from prismcat.cli import main
+    from prismcat.validation.records import Results
+
+    out = tmp_path / "report"
+    code = main(
+        [
+            "validate",
+            "--catalog",
+            str(small),
+            "--report",
+            str(out),
+            "--no-progress",
+            "--cache-dir",
+            str(tmp_path / "c"),
+        ]
+    )
+    assert code == 0, capsys.readouterr()
+    data = json.loads((out / "results.json").read_text())
+    Results.model_validate(data)
+    assert [e["status"] for e in data["entries"]] == ["pass", "pass"]
+    assert set(data["timing"]) >= {"started", "total_s", "entries_s"}
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 3  # the prism and one figure per entry
+    assert "| large-data+mean-field | large-data+mean-field | pass |" in (out / "report.md").read_text()
+    # a wrong formula: exit code 1, the report says why
+    edit(
+        small / "ld-mf.yaml",
+        lambda d: d["losses"]["train"]["formula"].update(expression="0.4 + 0 * t"),
+    )
+    code = main(["validate", "--catalog", str(small), "--report", str(out), "--no-progress", "--no-cache"])
+    assert code == 1
+    data = json.loads((out / "results.json").read_text())
+    edge = next(e for e in data["entries"] if e["id"] == "large-data+mean-field")
+    assert edge["status"] == "fail" and "tolerance" in edge["message"]
+
+
+def test_pytest_collects_catalogue_entries(small, pytester):
+    pytester.makeconftest("")
+    # the plugin is active through its pytest11 entry point (installed with prismcat)
+    result = pytester.runpytest(str(small), "--prismcat-no-cache", "-q")
+    result.assert_outcomes(passed=2)
+    edit(
+        small / "ld-mf.yaml",
+        lambda d: d["losses"]["train"]["formula"].update(expression="0.4 + 0 * t"),
+    )
+    result = pytester.runpytest(str(small), "--prismcat-no-cache", "-q")
+    # the broken edge fails its own checks, and the face fails consistency with it
+    result.assert_outcomes(failed=2)
+    text = result.stdout.str()
+    assert "error vs N:" in text and "[fail] tolerance" in text
+    assert "[fail] consistency: large-data+mean-field <- mean-field" in text
