@@ -79,7 +79,7 @@ MUTATIONS = [
     (
         "title: Large data and mean-field\n",
         "title: Large data and mean-field\ncolour: red\n",
-        "entry.yaml:3:1: colour: unknown key 'colour' (allowed: id, title, summary, cell, scaling, parameters, where, clock, losses, convergence, references, notes, validation, consistency)",
+        "entry.yaml:3:1: colour: unknown key 'colour' (allowed: id, title, summary, cell, scaling, parameters, where, clock, losses, convergence, references, notes, validation, consistency, consistency_exemptions)",
     ),
     (
         "  seeds: 2\n",

@@ -142,6 +142,8 @@ def _pydantic_problems(
         if etype == "extra_forbidden":
             allowed = _allowed_keys(model, loc[:-1])
             msg = f"unknown key '{path[-1]}'" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
+            if any(ch in str(path[-1]) for ch in "()*/+"):
+                msg += "; an expression with a comma inside a {...} flow mapping must be quoted"
             at_key = True
         elif etype == "missing":
             msg = f"missing required field '{path[-1]}'"
@@ -289,8 +291,8 @@ def _check_entry(spec: Any, doc: SourceDoc, check_values: bool) -> Entry | None:
     except HelperError as exc:
         out.add(("where", exc.helper), exc.message)
         return None
-    for name in spec.where:
-        out.compile(Scope(params, spec.where), name, ("where", name))
+    for name in spec.where:  # entry helpers may use the clock: they are inlined into formulas
+        out.compile(Scope([spec.clock.name, *params], spec.where), name, ("where", name))
     clock = _check_clock(spec, scope, out)
     ctx = FormulaContext(params, spec.clock.name, dict(spec.where), measures())
     kinds = formula_kinds()

@@ -16,7 +16,7 @@ SIZE_NAMES = ("d", "k", "n", "sigma2")
 OBSERVABLES = ("L_train", "L_pop", "L_train0", "L_pop0", "trS")
 RESERVED = frozenset({*SIZE_NAMES, *OBSERVABLES, "t", "N", "pi"})
 
-Exponent = Annotated[float, Field(ge=-10, le=10, description="Exponent of N (size ~ N**exponent).")]
+Exponent = Annotated[float, Field(ge=-100, le=100, description="Exponent of N (size ~ N**exponent).")]
 
 
 class Scaling(Spec):
@@ -222,4 +222,11 @@ def build_entry_model(kinds: dict[str, FormulaKind]) -> type[Spec]:
         notes=(str | None, None),
         validation=(Validation, ...),
         consistency=(list[Relation], Field(default_factory=list)),
+        consistency_exemptions=(
+            dict[str, str],
+            Field(
+                default_factory=dict,
+                description="Adjacent entries with no consistency relation, and why (e.g. different clocks).",
+            ),
+        ),
     )

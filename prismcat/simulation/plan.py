@@ -133,37 +133,16 @@ def prepare(problems: list[Problem]) -> Prepared:
     else:
         evals = STAGES[integ.method] * times[-1] / integ.dt
     formulation, costs = choose(p0, evals)
-    data = [draw(p) for p in problems]
-    X = np.stack([x for x, _ in data])
-    W0 = np.stack([w for _, w in data])
-    Wstate = W0 if k <= d else np.linalg.qr(W0.transpose(0, 2, 1))[1].transpose(0, 2, 1)
-    lam = S = Xb = None
-    if formulation == "eigen-ak":
-        U, sv, _ = np.linalg.svd(X, full_matrices=False)  # range of S from the thin SVD of X
-        lam = sv**2 / n
-        trS = lam.sum(-1)
-        A0 = U.transpose(0, 2, 1) @ Wstate
-        K0 = Wstate.transpose(0, 2, 1) @ Wstate - A0.transpose(0, 2, 1) @ A0
-        state0 = np.concatenate([A0, 0.5 * (K0 + K0.transpose(0, 2, 1))], axis=1)
+    parts = [_prepare_one(p, formulation) for p in problems]  # one seed's X in memory at a time
+    state0 = np.stack([q["state0"] for q in parts])
+    trS = np.array([q["trS"] for q in parts])
+    lam = np.stack([q["lam"] for q in parts]) if "lam" in parts[0] else None
+    S = np.stack([q["S"] for q in parts]) if "S" in parts[0] else None
+    Xb = np.stack([q["X"] for q in parts]) if "X" in parts[0] else None
+    train0 = np.array([q["train0"] for q in parts])
+    pop0 = np.array([q["pop0"] for q in parts])
+    if lam is not None:
         rate = _rate(float(lam.max()), p0)
-    elif formulation in ("eigen-w", "eigen-p", "covariance-w"):
-        S_all = X @ X.transpose(0, 2, 1) / n
-        if formulation == "covariance-w":
-            S = S_all
-            trS = np.trace(S_all, axis1=1, axis2=2)
-            state0 = Wstate
-        else:
-            lam, U = np.linalg.eigh(S_all)
-            lam = np.maximum(lam, 0.0)
-            trS = lam.sum(-1)
-            Wr = U.transpose(0, 2, 1) @ Wstate
-            state0 = Wr if formulation == "eigen-w" else Wr @ Wr.transpose(0, 2, 1)
-            rate = _rate(float(lam.max()), p0)
-    else:
-        Xb = X
-        trS = np.einsum("bij,bij->b", X, X) / n
-        state0 = Wstate
-    train0, pop0 = initial_losses(X, W0)
     log_clock = None
     if integ.method == "adaptive" and (
         integ.clock == "log" or (integ.clock == "auto" and rate * times[-1] > 500)
@@ -189,6 +168,33 @@ def prepare(problems: list[Problem]) -> Prepared:
             **{f: c["total"] for f, c in costs.items()},
         },
     )
+
+
+def _prepare_one(problem: Problem, formulation: str) -> dict[str, np.ndarray]:
+    """Host arrays of one seed: its state in the chosen formulation and its exact t = 0 losses."""
+    X, W0 = draw(problem)
+    d, k, n = problem.d, problem.k, problem.n
+    W = W0 if k <= d else np.linalg.qr(W0.T)[1].T  # k > d: V = W Q with W0^T = Q R
+    out: dict[str, np.ndarray] = {}
+    if formulation == "eigen-ak":
+        U, sv, _ = np.linalg.svd(X, full_matrices=False)  # range of S from the thin SVD of X
+        lam = sv**2 / n
+        A0 = U.T @ W
+        K0 = W.T @ W - A0.T @ A0
+        out.update(lam=lam, trS=lam.sum(), state0=np.concatenate([A0, 0.5 * (K0 + K0.T)], axis=0))
+    elif formulation in ("eigen-w", "eigen-p"):
+        lam, U = np.linalg.eigh(X @ X.T / n)
+        lam = np.maximum(lam, 0.0)
+        Wr = U.T @ W
+        out.update(lam=lam, trS=lam.sum(), state0=Wr if formulation == "eigen-w" else Wr @ Wr.T)
+    elif formulation == "covariance-w":
+        S = X @ X.T / n
+        out.update(S=S, trS=np.trace(S), state0=W)
+    else:
+        out.update(X=X, trS=np.einsum("ij,ij->", X, X) / n, state0=W)
+    train0, pop0 = initial_losses(X[None], W0[None])
+    out.update(train0=train0[0], pop0=pop0[0])
+    return out
 
 
 def initial_losses(X: np.ndarray, W0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -35,7 +35,9 @@ def missing_pairs(entry, catalog) -> list[str]:
         other = catalog.entries.get(cell.id)
         if other is None or not (entry.has_limit and other.has_limit):
             continue
-        lower, higher = (entry, other) if cell.faces < entry.cell.faces else (other, entry)
+        lower, higher = (entry, other) if other.cell.faces < entry.cell.faces else (other, entry)
+        if higher.id in lower.spec.consistency_exemptions:
+            continue
         if not any(r.spec.entry == higher.id for r in lower.relations):
             missing.append(f"{lower.id} -> {higher.id}")
     return missing
