@@ -112,6 +112,11 @@ class Validation(Spec):
         "mean_error: mean over seeds of sup over time of |curve - limit|.",
     )
     tolerance: Tolerance
+    nested: bool = Field(
+        False,
+        description="Common random numbers: every size's data are sub-blocks of the largest size's "
+        "draw (same seed), so successive sizes differ by their systematic change, not by noise.",
+    )
     integrator: Literal["adaptive", "rk4"] = "adaptive"
     dt: float | None = Field(None, gt=0, description="Step of the rk4 integrator, on the entry's clock.")
     profiles: dict[Literal["quick", "thorough"], Profile] = Field(default_factory=dict)

@@ -72,7 +72,12 @@ class ProblemData:
 
 @dataclass(frozen=True)
 class Problem:
-    """One finite-size run: sizes, seed, output times (model time t) and settings."""
+    """One finite-size run: sizes, seed, output times (model time t) and settings.
+
+    ``nest = (d_max, n_max, k_max)`` draws X and W0 as the leading blocks of a d_max x n_max and a
+    d_max x k_max draw of the same seed (common random numbers across a size ladder: each size is
+    still exactly iid Gaussian, but successive sizes share their data).
+    """
 
     d: int
     k: int
@@ -84,6 +89,7 @@ class Problem:
     dtype: DType = "float64"
     formulation: Formulation = "auto"
     spectrum: bool = False
+    nest: tuple[int, int, int] | None = None
     data: ProblemData | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -103,6 +109,13 @@ class Problem:
         if self.dtype not in ("float64", "float32"):
             raise ProblemError(f"dtype must be float64 or float32, got {self.dtype}")
         object.__setattr__(self, "times", tuple(float(x) for x in t))
+        if self.nest is not None:
+            nest = tuple(int(x) for x in self.nest)
+            if len(nest) != 3 or nest[0] < self.d or nest[1] < self.n or nest[2] < self.k:
+                raise ProblemError(
+                    f"nest {self.nest} must be (d_max, n_max, k_max) >= ({self.d}, {self.n}, {self.k})"
+                )
+            object.__setattr__(self, "nest", nest)
         if self.data is not None:
             X, W0 = self.data.X, self.data.W0
             if X.shape != (self.d, self.n) or W0.shape != (self.d, self.k):
@@ -172,6 +185,11 @@ def draw(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
     if problem.data is not None:
         return problem.data.X, problem.data.W0
     rng = np.random.default_rng(problem.seed)
+    if problem.nest is not None:  # common random numbers: sub-blocks of one larger draw
+        d_max, n_max, k_max = problem.nest
+        X = rng.standard_normal((d_max, n_max))[: problem.d, : problem.n]
+        W0 = rng.standard_normal((d_max, k_max))[: problem.d, : problem.k] * math.sqrt(problem.sigma2)
+        return np.ascontiguousarray(X), np.ascontiguousarray(W0)
     X = rng.standard_normal((problem.d, problem.n))
     W0 = rng.standard_normal((problem.d, problem.k)) * math.sqrt(problem.sigma2)
     return X, W0

@@ -3,6 +3,7 @@ clock window in model time and the small quantity eps of each size."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -34,6 +35,7 @@ class Settings:
     slack: float
     integrator: str
     dt: float | None
+    nested: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {**self.__dict__, "ladder": list(self.ladder)}
@@ -65,6 +67,7 @@ def settings_for(entry: Entry, profile: str = "quick") -> Settings:
         slack=pick("slack", entry.spec.convergence.slack),
         integrator=v.integrator,
         dt=v.dt,
+        nested=v.nested,
     )
 
 
@@ -128,6 +131,10 @@ def ladder(entry: Entry, settings: Settings) -> list[SizePoint]:
         point = SizePoint(N, sizes, params, clock, times, eps)
         point.problems = [base.with_seed(seed) for seed in range(settings.seeds)]
         points.append(point)
+    if settings.nested:
+        nest = tuple(max(int(p.sizes[s]) for p in points) for s in ("d", "n", "k"))
+        for p in points:
+            p.problems = [dataclasses.replace(q, nest=nest) for q in p.problems]
     return points
 
 
