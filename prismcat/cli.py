@@ -142,7 +142,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         for key, value in ls.formula.model_dump(exclude={"kind"}, exclude_defaults=True).items():
             print(f"      {key}: {value}")
     c = s.convergence
-    print(f"  convergence: error ~ ({c.in_})^{c.rate:g}")
+    small = c.in_ if isinstance(c.in_, str) else f"{c.in_.train} (train), {c.in_.population} (population)"
+    print(f"  convergence: error ~ ({small})^{c.rate:g}")
     print(f"  summary:  {s.summary}")
     return EXIT_OK
 
@@ -303,6 +304,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         profile=args.profile,
         cache=cache,
         progress=not args.no_progress,
+        seed_offset=args.seed_offset,
     )
     paths = write_report(v, cat, args.report)
     rows = [[r.entry.id, r.entry.cell.id, r.status, r.message[:90]] for r in v.runs]
@@ -316,6 +318,22 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if cat.problems:
         print(f"note: {len(cat.problems)} catalogue file(s) with problems were not validated (prismcat lint)")
     return EXIT_OK if v.ok and not cat.problems else EXIT_FAIL
+
+
+def cmd_regimes(args: argparse.Namespace) -> int:
+    from prismcat.report.regimes import load_results, regimes_markdown
+
+    cat = _catalog(args)
+    results = load_results(args.results) if args.results else None
+    text = regimes_markdown(cat, results)
+    if args.output:
+        from prismcat.validation.cache import write_atomic
+
+        write_atomic(args.output, text)
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
 
 
 # -- wiring ---------------------------------------------------------------------------------
@@ -400,6 +418,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="recompute everything")
     p.add_argument("--cache-dir", type=Path, default=Path(".prismcat-cache"), metavar="DIR")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--seed-offset", type=int, default=0, help="shift all seeds (robustness check)")
+    p = add("regimes", cmd_regimes, "write the regimes table (docs/regimes.md)", json_flag=False)
+    p.add_argument("--results", type=Path, default=None, help="a results.json for the status column")
+    p.add_argument("--output", type=Path, default=None, metavar="FILE")
     add("schema", cmd_schema, "print the JSON Schema of a catalogue entry", json_flag=False)
     add("cells", cmd_cells, "list the 21 cells of the prism and the entries in each")
     return parser

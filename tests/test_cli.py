@@ -77,7 +77,7 @@ def test_predict_json_matches_python_api(capsys, catalog):
     [
         (["predict", "mean-field", "--set", "u=50000"], "lies outside its range"),
         (["predict", "mean-field", "--set", "beta=1"], "unknown parameter 'beta'"),
-        (["predict", "free-inner"], "no closed-form limit"),
+        (["predict", "interior"], "no closed-form limit"),
         (["predict", "free", "--times", "0:1:3"], "not finite"),
     ],
 )

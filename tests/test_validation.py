@@ -4,6 +4,7 @@ written, the CLI exits right, and the pytest plugin collects YAML regimes."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -66,10 +67,8 @@ def test_a_factor_two_in_the_rate_is_caught(small, tmp_path):
     checks = {c.checker: c for c in run.checks}
     assert checks["tolerance"].status == "fail"
     assert checks["convergence"].status == "fail"
-    assert (
-        "train rate 0.0" in checks["convergence"].message
-        and "(outside 1 +- 0.4)" in checks["convergence"].message
-    )
+    # a deterministic O(1) error: the fitted rate is ~0 with a small standard error, far outside the band
+    assert re.search(r"train rate 0\.0\d \+- 0\.0\d \(outside 1 \+- 0\.4\d\)", checks["convergence"].message)
 
 
 def test_a_wrong_edge_is_caught_by_consistency(small):

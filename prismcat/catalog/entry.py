@@ -64,7 +64,7 @@ class Entry:
     clock: Compiled
     quantities: dict[str, Compiled | None]
     formulas: dict[str, PreparedFormula | None]
-    convergence_eps: Compiled
+    convergence_eps: dict[str, Compiled]  # by loss
     source: SourceDoc | None = None
     absent: dict[str, str] = field(default_factory=dict)
     relations: list[CompiledRelation] = field(default_factory=list)

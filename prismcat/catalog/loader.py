@@ -311,7 +311,16 @@ def _check_entry(spec: Any, doc: SourceDoc, check_values: bool) -> Entry | None:
         formulas[loss] = _prepare_formula(lspec.formula, kinds, ctx, (*base, "formula"), out)
     if spec.losses.train.__class__.__name__ != "Loss":  # pragma: no cover - schema forbids it
         out.add(("losses", "train"), "the train loss is required")
-    eps = out.compile(scope.extend(SIZE_NAMES), spec.convergence.in_, ("convergence", "in"))
+    eps_scope = scope.extend(SIZE_NAMES)
+    conv_in = spec.convergence.in_
+    if isinstance(conv_in, str):
+        one = out.compile(eps_scope, conv_in, ("convergence", "in"))
+        eps = {"train": one, "population": one}
+    else:
+        eps = {
+            loss: out.compile(eps_scope, getattr(conv_in, loss), ("convergence", "in", loss))
+            for loss in LOSSES
+        }
     for name, value in spec.validation.parameters.items():
         p = spec.parameters.get(name)
         if p is None:
@@ -382,6 +391,16 @@ def _check_relations(cat: Catalog) -> None:
                 add(
                     (*base, "population"),
                     "this entry has no population limit; set population: null",
+                )
+        for other_id in entry.spec.consistency_exemptions:
+            other = cat.entries.get(other_id)
+            path = ("consistency_exemptions", other_id)
+            loc = entry.source.locate(path, at_key=True) if entry.source else Location(entry.file, path=path)
+            if other is None:
+                cat.problems.append(Problem(loc, f"no entry '{other_id}' in the catalogue"))
+            elif not (other.cell.faces < entry.cell.faces and len(entry.cell.faces - other.cell.faces) == 1):
+                cat.problems.append(
+                    Problem(loc, f"'{other_id}' is not a neighbour one face up from {entry.cell.id}")
                 )
 
 

@@ -59,11 +59,19 @@ class AbsentLoss(Spec):
     absent: str = Field(min_length=1)
 
 
+class PerLoss(Spec):
+    """Different small quantities for the two losses (e.g. a deterministic 1/N train error and a
+    1/sqrt(d k) population spread)."""
+
+    train: Expr
+    population: Expr
+
+
 class Convergence(Spec):
     """Expected approach to the limit: error ~ C * eps**rate with eps = ``in``."""
 
     rate: float = Field(gt=0, le=10)
-    in_: Expr = Field(
+    in_: Expr | PerLoss = Field(
         alias="in", description="The small quantity eps, an expression of sizes and parameters."
     )
     slack: float = Field(
@@ -107,7 +115,7 @@ class Validation(Spec):
     horizon: float = Field(gt=0, description="Window end, in the entry's clock.")
     points: int = Field(31, ge=2, le=2001)
     statistic: Statistic = Field(
-        "mean_curve",
+        "mean_error",
         description="mean_curve: sup over time of |seed-mean curve - limit|; "
         "mean_error: mean over seeds of sup over time of |curve - limit|.",
     )

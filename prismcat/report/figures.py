@@ -67,7 +67,7 @@ def entry_png(record: dict[str, Any], clock_name: str, quantities: dict[str, str
 
 def _error_panel(ax, record: dict[str, Any], loss: str) -> None:
     sizes = record["sizes"]
-    eps = np.array([s["eps"] for s in sizes])
+    eps = np.array([s["eps"][loss] for s in sizes])
     stat = record["settings"].get("statistic", "mean_curve")
     conv = next((c for c in record["checks"] if c["checker"] in ("convergence", "cauchy")), None)
     if loss in sizes[0]["errors"]:

@@ -120,7 +120,7 @@ def prepare(problems: list[Problem]) -> Prepared:
     p0 = problems[0]
     if any(p.batch_key() != p0.batch_key() for p in problems):
         raise ProblemError("a batch must hold problems that differ only by seed")
-    d, k, n = p0.d, p0.k, p0.n
+    d, n = p0.d, p0.n
     times = np.asarray(p0.times)
     lam_max_est = (1.0 + math.sqrt(d / n)) ** 2
     rate = _rate(lam_max_est, p0)

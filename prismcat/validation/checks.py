@@ -8,7 +8,7 @@ need experiments, the :class:`Measurement` of every rung of the ladder) and retu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -113,6 +113,59 @@ def fit_rate(eps: Sequence[float], errors: Sequence[float]) -> tuple[float, floa
     return float(slope), float(np.exp(intercept))
 
 
+# Rate bands are the declared slack plus RATE_Z standard errors of the fit: a validation of the whole
+# catalogue runs ~42 rate tests (21 entries x 2 losses), so a 2-se band would fail about two correct
+# entries per run by chance, a 3-se band about 0.1 (checked: 10 seed offsets x 21 entries all pass).
+RATE_Z = 3.0
+
+
+def rate_band(fitted: float, se: float, rate: float, slack: float) -> tuple[bool, float]:
+    """Whether ``fitted`` lies within slack + RATE_Z standard errors of ``rate``, and that band."""
+    allowance = slack + (RATE_Z * se if np.isfinite(se) else 0.0)
+    return abs(fitted - rate) <= allowance, allowance
+
+
+def bootstrap_slopes(
+    samples: Sequence[np.ndarray],
+    statistics: Sequence[Callable[[np.ndarray], float]],
+    eps: Sequence[float],
+    reps: int = 400,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """The fitted log-log rate of ``statistics[i](samples[i])`` against ``eps`` and its standard
+    error under resampling of seeds.
+
+    ``samples[i]`` holds size i's per-seed data (first axis: seeds, the same count at every size);
+    the same seed indices are drawn at every size (seeds are paired across sizes when the draws
+    are nested). The resampling uses a fixed seed, so the verdict is reproducible.
+    """
+    fitted, _ = fit_rate(eps, [f(s) for f, s in zip(statistics, samples, strict=True)])
+    n_seeds = samples[0].shape[0]
+    if n_seeds < 2:
+        return fitted, float("nan")
+    idx = np.random.default_rng(seed).integers(0, n_seeds, size=(reps, n_seeds))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log([[f(s[row]) for row in idx] for f, s in zip(statistics, samples, strict=True)])
+    ok = np.all(np.isfinite(logs), axis=0)
+    if ok.sum() < 10:
+        return fitted, float("nan")
+    slopes = np.polyfit(np.log(np.asarray(eps, dtype=float)), logs[:, ok], 1)[0]
+    return fitted, float(np.std(slopes, ddof=1))
+
+
+def distance_statistic(name: str, limit: np.ndarray | None = None):
+    """The distance of a (seeds x times) array of curves (or of per-seed differences if
+    ``limit`` is None): 'mean_curve' sup_t |seed mean|, 'mean_error' mean over seeds of sup_t."""
+
+    def stat(curves: np.ndarray) -> float:
+        dev = curves if limit is None else curves - limit[None, :]
+        if name == "mean_curve":
+            return float(np.max(np.abs(dev.mean(axis=0))))
+        return float(np.mean(np.max(np.abs(dev), axis=1)))
+
+    return stat
+
+
 def error_table(measurements: list[Measurement], statistic: str) -> list[dict[str, Any]]:
     """Rows 'N, sizes, eps, error per loss' for reports and failure messages."""
     rows = []
@@ -120,7 +173,9 @@ def error_table(measurements: list[Measurement], statistic: str) -> list[dict[st
         s = m.point.sizes
         row: dict[str, Any] = {"N": m.point.N, "d": int(s["d"]), "k": int(s["k"]), "n": int(s["n"])}
         row["sigma2"] = s["sigma2"]
-        row["eps"] = m.point.eps
+        row["eps"] = m.point.eps["train"]
+        if m.point.eps["population"] != m.point.eps["train"]:
+            row["eps_population"] = m.point.eps["population"]
         for loss in ("train", "population"):
             value = m.statistic(loss, statistic)
             if value is not None:

@@ -36,12 +36,13 @@ class Settings:
     integrator: str
     dt: float | None
     nested: bool = False
+    seed_offset: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {**self.__dict__, "ladder": list(self.ladder)}
 
 
-def settings_for(entry: Entry, profile: str = "quick") -> Settings:
+def settings_for(entry: Entry, profile: str = "quick", seed_offset: int = 0) -> Settings:
     v = entry.spec.validation
     over = v.profiles.get(profile)
 
@@ -68,6 +69,7 @@ def settings_for(entry: Entry, profile: str = "quick") -> Settings:
         integrator=v.integrator,
         dt=v.dt,
         nested=v.nested,
+        seed_offset=seed_offset,
     )
 
 
@@ -80,7 +82,7 @@ class SizePoint:
     parameters: dict[str, float]  # realised values of the entry's ratios at these sizes
     clock: np.ndarray  # the entry's clock values
     times: np.ndarray  # model times
-    eps: float  # the entry's small quantity 'convergence.in'
+    eps: dict[str, float]  # the entry's small quantity 'convergence.in', by loss
     problems: list[Problem] = field(default_factory=list)
 
     def label(self) -> str:
@@ -115,7 +117,7 @@ def ladder(entry: Entry, settings: Settings) -> list[SizePoint]:
                 f"{entry.id}: the window [{settings.start}, {settings.horizon}] starts before t = 0"
             )
         times = np.maximum(times, 0.0)
-        eps = float(entry.convergence_eps(env))
+        eps = {loss: float(c(env)) for loss, c in entry.convergence_eps.items()}
         slope, _ = entry.clock_map(params, sizes)  # dt is given on the entry's clock
         integ = Integrator(
             method=settings.integrator, dt=None if settings.dt is None else settings.dt / slope
@@ -129,7 +131,8 @@ def ladder(entry: Entry, settings: Settings) -> list[SizePoint]:
             integrator=integ,
         )
         point = SizePoint(N, sizes, params, clock, times, eps)
-        point.problems = [base.with_seed(seed) for seed in range(settings.seeds)]
+        seeds = range(settings.seed_offset, settings.seed_offset + settings.seeds)
+        point.problems = [base.with_seed(seed) for seed in seeds]
         points.append(point)
     if settings.nested:
         nest = tuple(max(int(p.sizes[s]) for p in points) for s in ("d", "n", "k"))

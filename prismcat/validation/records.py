@@ -36,7 +36,7 @@ class SizeRecord(_Model):
     n: int
     sigma2: float
     parameters: dict[str, float] = Field(description="realised ratios at these sizes")
-    eps: float = Field(description="the entry's small quantity convergence.in")
+    eps: dict[str, float] = Field(description="the entry's small quantity convergence.in, by loss")
     errors: dict[str, LossErrors] = Field(description="by loss: train, population")
     curves: dict[str, CurveRecord]
 

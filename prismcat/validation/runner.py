@@ -179,8 +179,13 @@ def validate(
     cache: DiskCache | None = None,
     executor: Any = None,
     progress: bool = True,
+    seed_offset: int = 0,
 ) -> Validation:
-    """Validate entries ``ids`` (default: all) of ``catalog``: simulate, measure, check."""
+    """Validate entries ``ids`` (default: all) of ``catalog``: simulate, measure, check.
+
+    ``seed_offset`` shifts every seed (a robustness check of the tolerances: seeds are 0, 1, ...
+    by default, so a given command is reproducible).
+    """
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     t_start = time.perf_counter()
     cache = cache or DiskCache(None)
@@ -192,7 +197,7 @@ def validate(
     for entry in entries:
         run = runs[entry.id] = EntryRun(entry, None)
         try:
-            run.settings = settings_for(entry, profile)
+            run.settings = settings_for(entry, profile, seed_offset)
             tasks.extend(plan_tasks(entry, run.settings, backend))
         except PrismcatError as exc:
             run.error = str(exc)
