@@ -305,6 +305,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         cache=cache,
         progress=not args.no_progress,
         seed_offset=args.seed_offset,
+        timeout=args.task_timeout,
     )
     paths = write_report(v, cat, args.report)
     rows = [[r.entry.id, r.entry.cell.id, r.status, r.message[:90]] for r in v.runs]
@@ -419,6 +420,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", type=Path, default=Path(".prismcat-cache"), metavar="DIR")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--seed-offset", type=int, default=0, help="shift all seeds (robustness check)")
+    p.add_argument(
+        "--task-timeout",
+        type=float,
+        default=900.0,
+        metavar="SECONDS",
+        help="fail a simulation task or a checker that runs longer (default 900)",
+    )
     p = add("regimes", cmd_regimes, "write the regimes table (docs/regimes.md)", json_flag=False)
     p.add_argument("--results", type=Path, default=None, help="a results.json for the status column")
     p.add_argument("--output", type=Path, default=None, metavar="FILE")

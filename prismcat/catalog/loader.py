@@ -153,8 +153,11 @@ def _pydantic_problems(
             and "kind" not in err["input"]
         ):
             msg = "missing 'kind' (one of: " + ", ".join(formula_kinds()) + ")"
+        elif etype == "unknown_formula_kind" and not isinstance(err.get("input"), dict):
+            kinds = ", ".join(formula_kinds())
+            msg = f"expected a mapping with a 'kind' (one of: {kinds}), got {_short(err.get('input'))}"
         elif etype == "unknown_formula_kind":
-            msg = f"unknown formula kind {_short(err.get('input', {}).get('kind'))}; {msg}"
+            msg = f"unknown formula kind {_short(err['input'].get('kind'))}; {msg}"
             path = (*path, "kind")
         else:
             msg = msg.removeprefix("Value error, ")

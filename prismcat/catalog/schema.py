@@ -9,14 +9,14 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Discriminator, Field, Tag, create_model, field_validator, model_validator
 
-from prismcat.formulas.base import Expr, FormulaKind, Spec
+from prismcat.formulas.base import Expr, FormulaKind, Int, Num, Spec
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9+\-]*$"
 SIZE_NAMES = ("d", "k", "n", "sigma2")
 OBSERVABLES = ("L_train", "L_pop", "L_train0", "L_pop0", "trS")
 RESERVED = frozenset({*SIZE_NAMES, *OBSERVABLES, "t", "N", "pi"})
 
-Exponent = Annotated[float, Field(ge=-100, le=100, description="Exponent of N (size ~ N**exponent).")]
+Exponent = Annotated[Num, Field(ge=-100, le=100, description="Exponent of N (size ~ N**exponent).")]
 
 
 class Scaling(Spec):
@@ -32,8 +32,8 @@ class Parameter(Spec):
     """A ratio held fixed along the limit."""
 
     definition: Expr = Field(description="A monomial in d, k, n, sigma2, e.g. k / d.")
-    default: float
-    range: tuple[float, float] = Field(description="Allowed values [low, high] of the limit formula.")
+    default: Num
+    range: tuple[Num, Num] = Field(description="Allowed values [low, high] of the limit formula.")
     description: str | None = None
 
     @model_validator(mode="after")
@@ -70,19 +70,19 @@ class PerLoss(Spec):
 class Convergence(Spec):
     """Expected approach to the limit: error ~ C * eps**rate with eps = ``in``."""
 
-    rate: float = Field(gt=0, le=10)
+    rate: Num = Field(gt=0, le=10)
     in_: Expr | PerLoss = Field(
         alias="in", description="The small quantity eps, an expression of sizes and parameters."
     )
-    slack: float = Field(
+    slack: Num = Field(
         0.35, ge=0, le=5, description="Allowed |fitted rate - rate| for the convergence checker."
     )
     note: str | None = None
 
 
 class Tolerance(Spec):
-    train: float = Field(gt=0)
-    population: float | None = Field(None, gt=0)
+    train: Num = Field(gt=0)
+    population: Num | None = Field(None, gt=0)
 
 
 Statistic = Literal["mean_curve", "mean_error"]
@@ -91,29 +91,29 @@ Statistic = Literal["mean_curve", "mean_error"]
 class Profile(Spec):
     """Overrides of the validation settings for a named profile (quick, thorough)."""
 
-    ladder: list[float] | None = Field(None, min_length=2)
-    base: dict[Literal["d", "k", "n", "sigma2"], float] | None = None
-    seeds: int | None = Field(None, ge=1, le=256)
+    ladder: list[Num] | None = Field(None, min_length=2)
+    base: dict[Literal["d", "k", "n", "sigma2"], Num] | None = None
+    seeds: Int | None = Field(None, ge=1, le=256)
     tolerance: Tolerance | None = None
-    points: int | None = Field(None, ge=2, le=2001)
-    slack: float | None = Field(None, ge=0, le=5)
+    points: Int | None = Field(None, ge=2, le=2001)
+    slack: Num | None = Field(None, ge=0, le=5)
 
 
 class Validation(Spec):
     """Settings for checkers: the size ladder N, seeds, the time window and the tolerance."""
 
-    ladder: list[float] = Field(min_length=2, description="Values of N; sizes follow the scaling exponents.")
-    base: dict[Literal["d", "k", "n", "sigma2"], float] = Field(
+    ladder: list[Num] = Field(min_length=2, description="Values of N; sizes follow the scaling exponents.")
+    base: dict[Literal["d", "k", "n", "sigma2"], Num] = Field(
         default_factory=dict,
         description="Prefactors of sizes not fixed by the ratios (size = base * N**e).",
     )
     parameters: dict[str, float] = Field(
         default_factory=dict, description="The parameter point to validate at."
     )
-    seeds: int = Field(2, ge=1, le=256)
-    start: float = Field(0.0, ge=0, description="Window start, in the entry's clock.")
-    horizon: float = Field(gt=0, description="Window end, in the entry's clock.")
-    points: int = Field(31, ge=2, le=2001)
+    seeds: Int = Field(2, ge=1, le=256)
+    start: Num = Field(0.0, ge=0, description="Window start, in the entry's clock.")
+    horizon: Num = Field(gt=0, description="Window end, in the entry's clock.")
+    points: Int = Field(31, ge=2, le=2001)
     statistic: Statistic = Field(
         "mean_error",
         description="mean_curve: sup over time of |seed-mean curve - limit|; "
@@ -126,7 +126,7 @@ class Validation(Spec):
         "draw (same seed), so successive sizes differ by their systematic change, not by noise.",
     )
     integrator: Literal["adaptive", "rk4"] = "adaptive"
-    dt: float | None = Field(None, gt=0, description="Step of the rk4 integrator, on the entry's clock.")
+    dt: Num | None = Field(None, gt=0, description="Step of the rk4 integrator, on the entry's clock.")
     profiles: dict[Literal["quick", "thorough"], Profile] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -149,7 +149,7 @@ class Approach(Spec):
     """A variable pushed to its extreme: its values in order, and the small quantity it makes."""
 
     name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
-    values: list[float] = Field(min_length=2)
+    values: list[Num] = Field(min_length=2)
     small: Expr = Field(description="The quantity that tends to 0 along the values, e.g. 1 / A.")
 
 
@@ -167,8 +167,8 @@ class Relation(Spec):
     clock: Expr | None = Field(
         None, description="The neighbour's clock as an expression of ours (default: the same)."
     )
-    rate: float | None = Field(None, gt=0, description="Expected rate in 'small' (checked with slack 0.35).")
-    tolerance: float = Field(gt=0, description="Allowed distance at the last approach value.")
+    rate: Num | None = Field(None, gt=0, description="Expected rate in 'small' (checked with slack 0.35).")
+    tolerance: Num = Field(gt=0, description="Allowed distance at the last approach value.")
     note: str | None = None
 
 

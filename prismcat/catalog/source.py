@@ -38,7 +38,10 @@ class SourceDoc:
 
     file: str
     data: Any
-    values: dict[tuple[PathItem, ...], tuple[int, int, str | None]] = field(default_factory=dict)
+    # path -> (line, column, shift): shift is where the characters of a one-line scalar start
+    # relative to its first column (0 plain, 1 quoted), or None when offsets do not map (escapes,
+    # folded or multi-line scalars)
+    values: dict[tuple[PathItem, ...], tuple[int, int, int | None]] = field(default_factory=dict)
     keys: dict[tuple[PathItem, ...], tuple[int, int]] = field(default_factory=dict)
 
     def locate(self, path: tuple[PathItem, ...], offset: int | None = None, at_key: bool = False) -> Location:
@@ -54,9 +57,9 @@ class SourceDoc:
         probe = path
         while probe and probe not in self.values:
             probe = probe[:-1]
-        line, col, style = self.values.get(probe, (1, 1, None))
-        if offset is not None and probe == path and style == "":
-            col += offset
+        line, col, shift = self.values.get(probe, (1, 1, None))
+        if offset is not None and probe == path and shift is not None:
+            col += shift + offset
         return Location(self.file, line, col, path)
 
 
@@ -81,8 +84,7 @@ class _Walker:
         if depth > MAX_DEPTH:
             raise self.fail(node, path, f"document nested too deeply (more than {MAX_DEPTH} levels)")
         mark = node.start_mark
-        style = getattr(node, "style", None)
-        self.doc.values[path] = (mark.line + 1, mark.column + 1, style if style is not None else "")
+        self.doc.values[path] = (mark.line + 1, mark.column + 1, _shift(node))
         if isinstance(node, ScalarNode):
             return self.scalar(node, path)
         if isinstance(node, SequenceNode):
@@ -128,6 +130,18 @@ class _Walker:
         if isinstance(value, float) and not math.isfinite(value):
             raise self.fail(node, path, f"non-finite number {value} is not allowed")
         return value
+
+
+def _shift(node: Node) -> int | None:
+    """Column shift of a one-line scalar's characters (0 plain, 1 quoted without escapes)."""
+    if not isinstance(node, ScalarNode) or node.start_mark.line != node.end_mark.line:
+        return None
+    width = node.end_mark.column - node.start_mark.column
+    if node.style is None and width == len(node.value):
+        return 0
+    if node.style in ('"', "'") and width == len(node.value) + 2:
+        return 1
+    return None
 
 
 def parse_yaml(text: str | bytes, file: str = "<string>") -> SourceDoc:

@@ -26,8 +26,21 @@ def _number_to_text(value: Any) -> Any:
 Expr = Annotated[
     str,
     BeforeValidator(_number_to_text),
-    Field(min_length=1, max_length=2000, description="An expression of the safe expression language."),
+    Field(
+        min_length=1, description="An expression of the safe expression language (at most 2000 characters)."
+    ),
 ]
+
+
+def _no_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {str(value).lower()}")
+    return value
+
+
+# Numbers in catalogue files: YAML's true/false are not numbers (pydantic would read them as 1/0).
+Num = Annotated[float, BeforeValidator(_no_bool)]
+Int = Annotated[int, BeforeValidator(_no_bool)]
 
 
 class Spec(BaseModel):

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from prismcat.errors import ExpressionError
+from prismcat.errors import EvaluationError, ExpressionError
 
 MAX_EXPRESSION_LENGTH = 2000
 MAX_DEPTH = 100
@@ -87,8 +87,13 @@ class Compiled:
     depth: int
 
     def __call__(self, env: Env) -> np.ndarray:
-        with np.errstate(all="ignore"):
-            return np.asarray(self.fn(env))
+        """Evaluate; numeric misuse (shapes that do not broadcast, a complex value where a real
+        one is needed, ...) becomes an :class:`EvaluationError` naming the expression."""
+        try:
+            with np.errstate(all="ignore"):
+                return np.asarray(self.fn(env))
+        except (ValueError, TypeError, ArithmeticError, IndexError) as exc:
+            raise EvaluationError(f"cannot evaluate '{self.text}': {type(exc).__name__}: {exc}") from None
 
 
 def _depth(node: ast.AST) -> int:
@@ -249,6 +254,7 @@ class Scope:
     def _call(self, node: ast.Call, text: str) -> tuple[Evaluator, set[str], int]:
         off = node.col_offset
         if not isinstance(node.func, ast.Name):
+            self._node(node.func, text)  # a forbidden callee (lambda, attribute, ...) names itself
             raise ExpressionError("only calls of functions from the table are allowed", text, off)
         name = node.func.id
         _check_identifier(name, text, off)

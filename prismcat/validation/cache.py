@@ -7,10 +7,12 @@ A file that cannot be read back (e.g. written by another version) counts as a mi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +36,24 @@ def content_key(*parts: Any) -> str:
 class DiskCache:
     """Arrays by key under ``root`` (``root=None``: a cache that never stores anything)."""
 
+    STALE_SECONDS = 3600.0
+
     def __init__(self, root: str | Path | None):
         self.root = Path(root) if root is not None else None
         self.hits = 0
         self.misses = 0
+        self._sweep()
+
+    def _sweep(self) -> None:
+        """Remove temporary files a killed run left behind (older than an hour: a concurrent run
+        may still be writing a younger one). They are never read: only final names are."""
+        if self.root is None or not self.root.is_dir():
+            return
+        now = time.time()
+        for tmp in self.root.glob("*/.tmp-*"):
+            with contextlib.suppress(OSError):
+                if now - tmp.stat().st_mtime > self.STALE_SECONDS:
+                    tmp.unlink()
 
     def _path(self, key: str) -> Path:
         assert self.root is not None

@@ -7,9 +7,12 @@ content hash, so a re-run, or a run killed half-way, recomputes nothing it alrea
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -86,19 +89,59 @@ class Task:
         }
 
 
+class TaskTimeout(BaseException):
+    """A task or checker ran past its time limit (a BaseException, so that a plugin's own
+    ``except Exception`` cannot swallow it)."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None, what: str):
+    """Interrupt the block after ``seconds`` (SIGALRM; main thread of a POSIX process only).
+
+    Python-level loops are interrupted at once; a long call into compiled code is interrupted
+    when it returns to Python.
+    """
+    usable = (
+        seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def expire(signum, frame):
+        raise TaskTimeout(f"{what} did not finish within {seconds:g} s (task timeout)")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 class InProcessExecutor:
-    """Runs tasks one after the other in this process (the default; no extra dependency)."""
+    """Runs tasks one after the other in this process (the default; no extra dependency).
+
+    ``timeout`` (seconds) bounds each task: a simulator plugin that hangs fails its task only.
+    """
 
     name = "in-process"
+
+    def __init__(self, timeout: float | None = None):
+        self.timeout = timeout
 
     def map(
         self, fn: Callable[[Task], Any], tasks: Sequence[Task]
     ) -> Iterable[tuple[Task, Any, BaseException | None]]:
         for task in tasks:
             try:
-                yield task, fn(task), None
-            except Exception as exc:
+                with time_limit(self.timeout, f"simulator backend '{task.backend}'"):
+                    value = fn(task)
+            except (Exception, TaskTimeout) as exc:
                 yield task, None, exc
+            else:
+                yield task, value, None
 
 
 def design_digest(entry: Entry) -> str:
@@ -180,6 +223,7 @@ def validate(
     executor: Any = None,
     progress: bool = True,
     seed_offset: int = 0,
+    timeout: float | None = None,
 ) -> Validation:
     """Validate entries ``ids`` (default: all) of ``catalog``: simulate, measure, check.
 
@@ -189,7 +233,7 @@ def validate(
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     t_start = time.perf_counter()
     cache = cache or DiskCache(None)
-    executor = executor or InProcessExecutor()
+    executor = executor or InProcessExecutor(timeout)
     entries = [catalog.get(i) for i in ids] if ids else list(catalog)
     registry = checkers()
     runs: dict[str, EntryRun] = {}
@@ -237,7 +281,7 @@ def validate(
             except Exception as exc:
                 run.error = _describe(exc, "measuring the curves")
         if run.settings is not None:
-            run.checks = run_checkers(registry, entry, catalog, run)
+            run.checks = run_checkers(registry, entry, catalog, run, timeout)
         run.seconds = seconds.get(entry.id, 0.0) + time.perf_counter() - t0
     return Validation(
         runs=[runs[e.id] for e in entries],
@@ -250,9 +294,10 @@ def validate(
 
 
 def run_checkers(
-    registry: dict[str, Checker], entry: Entry, catalog: Catalog, run: EntryRun
+    registry: dict[str, Checker], entry: Entry, catalog: Catalog, run: EntryRun, timeout: float | None = None
 ) -> list[CheckResult]:
-    """Every applicable checker, each isolated: an exception fails only that check."""
+    """Every applicable checker, each isolated: an exception, a wrong answer or a hang (past
+    ``timeout`` seconds) fails only that check, with the checker's name in the message."""
     out = []
     for name, checker in registry.items():
         try:
@@ -263,9 +308,14 @@ def run_checkers(
             ctx = CheckContext(
                 entry, catalog, run.settings, run.measurements if checker.needs_simulation else None
             )
-            result = checker.check(ctx)
+            with time_limit(timeout, f"checker '{name}'"):
+                result = checker.check(ctx)
             if not isinstance(result, CheckResult):
-                raise PluginError(f"returned {type(result).__name__}, not CheckResult")
+                raise PluginError(f"returned {type(result).__name__}, not a CheckResult")
+            if result.status not in ("pass", "fail", "error", "skip"):
+                raise PluginError(f"returned the status {result.status!r}")
+        except TaskTimeout as exc:
+            result = CheckResult(name, "error", str(exc))
         except Exception as exc:
             result = CheckResult(name, "error", f"checker '{name}' failed: {type(exc).__name__}: {exc}")
         out.append(result)
@@ -273,7 +323,7 @@ def run_checkers(
 
 
 def _describe(exc: BaseException, doing: str) -> str:
-    if isinstance(exc, SimulationError | PluginError | PrismcatError):
+    if isinstance(exc, SimulationError | PluginError | PrismcatError | TaskTimeout):
         return f"{doing}: {exc}"
     where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     at = f" ({where.filename.rsplit('/', 1)[-1]}:{where.lineno})" if where else ""

@@ -21,6 +21,7 @@ from prismcat.formulas.base import (
     FormulaKind,
     FormulaSpec,
     IntegralSpec,
+    Num,
     PreparedFormula,
     check_helpers,
     compile_at,
@@ -46,8 +47,8 @@ class OdeSpec(FormulaSpec):
     expression: Expr = Field(description="The limit curve as an expression of state, integrals, clock.")
     start: Expr = Field("0", description="Clock value where the initial values hold.")
     method: Method = "DOP853"
-    rtol: float = Field(1e-11, gt=0, lt=1)
-    atol: float = Field(1e-13, gt=0, lt=1)
+    rtol: Num = Field(1e-11, gt=0, lt=1)
+    atol: Num = Field(1e-13, gt=0, lt=1)
 
 
 class OdeSystem:

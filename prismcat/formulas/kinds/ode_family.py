@@ -24,8 +24,10 @@ from prismcat.formulas.base import (
     FormulaContext,
     FormulaKind,
     FormulaSpec,
+    Int,
     IntegralSpec,
     MeasureRef,
+    Num,
     PreparedFormula,
     Spec,
     check_helpers,
@@ -40,7 +42,7 @@ class ContourSpec(Spec):
 
     around: tuple[Expr, Expr]
     margin: Expr = "0.5"
-    nodes: int | None = Field(None, ge=16, le=4096, description="Trapezoid nodes (default from the ellipse).")
+    nodes: Int | None = Field(None, ge=16, le=4096, description="Trapezoid nodes (default from the ellipse).")
 
 
 class DomainSpec(Spec):
@@ -74,8 +76,8 @@ class OdeFamilySpec(FormulaSpec):
     scalars: dict[str, ScalarSpec] = Field(default_factory=dict)
     expression: Expr
     method: Method = "DOP853"
-    rtol: float = Field(1e-10, gt=0, lt=1)
-    atol: float = Field(1e-13, gt=0, lt=1)
+    rtol: Num = Field(1e-10, gt=0, lt=1)
+    atol: Num = Field(1e-13, gt=0, lt=1)
 
 
 def ellipse(lo: float, hi: float, margin: float, nodes: int | None) -> tuple[np.ndarray, np.ndarray]:
