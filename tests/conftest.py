@@ -8,6 +8,9 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
+# YAML files here are test inputs, not catalogue items for the prismcat pytest plugin.
+collect_ignore_glob = ["corpus/*.yaml", "data/*/*.yaml"]
+
 REPO = Path(__file__).resolve().parents[1]
 CATALOG = REPO / "catalog"
 
