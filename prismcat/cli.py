@@ -275,6 +275,65 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_where(args: argparse.Namespace) -> int:
+    from prismcat.where import Point, best_fit, candidates, compare
+
+    point = Point(args.d, args.k, args.n, args.sigma2)
+    t = np.linspace(0.0, args.t_max, args.points)
+    strength = point.extremeness()
+    cat = _catalog(args)
+    observed, sim = None, None
+    if args.simulate:
+        from prismcat.simulation import Problem, simulate
+
+        res = simulate(
+            Problem(d=args.d, k=args.k, n=args.n, sigma2=args.sigma2, times=tuple(t), seed=args.seed),
+            args.backend,
+        )[0]
+        observed = {"L_train0": res.train0 * args.d, "L_pop0": res.population0 * args.d, "trS": res.trS}
+        sim = {"train": res.train, "population": res.population}
+    cands = candidates(cat, point, t, top=args.top, observed=observed)
+    if sim is not None:
+        compare(cands, sim["train"], sim["population"])
+    if args.figure:
+        from prismcat.report.figures import where_png
+        from prismcat.validation.cache import write_atomic
+
+        write_atomic(args.figure, where_png(point, strength, cands, t, sim))
+    best = best_fit(cands)
+    if args.json:
+        _print_json(
+            {
+                "sizes": {"d": args.d, "k": args.k, "n": args.n, "sigma2": args.sigma2},
+                "ratios": point.ratios,
+                "toward": strength,
+                "t": t.tolist(),
+                "candidates": [c.to_json() for c in cands],
+                "simulation": None if sim is None else {k: v.tolist() for k, v in sim.items()},
+                "best_fit": None if best is None else best.entry.id,
+            }
+        )
+        return EXIT_OK
+    r = point.ratios
+    print(
+        f"gamma = k/d = {r['gamma']:.4g}, alpha = n/d = {r['alpha']:.4g}, "
+        f"a = sigma2 d = {r['a']:.4g}, u = sigma2 k = {r['u']:.4g}"
+    )
+    far = ", ".join(f"{f} {v:.2f}" for f, v in strength.items() if v > 0) or "nothing extreme"
+    print(f"toward (nats): {far}")
+    rows = []
+    for c in cands:
+        dist = " / ".join(f"{c.distance[x]:.3g}" for x in ("train", "population") if x in c.distance) or "-"
+        warn = ("out of range: " + ", ".join(c.out_of_range) + ". ") if c.out_of_range else ""
+        rows.append([c.entry.id, f"{c.score:.2f}", dist, (warn + c.note)[:70]])
+    print(_table(rows, ["candidate", "score", "distance to run" if sim else "distance", "note"]))
+    if best is not None:
+        print(f"best description of this run: {best.entry.id}")
+    if args.figure:
+        print(f"figure: {args.figure}")
+    return EXIT_OK
+
+
 def cmd_backends(args: argparse.Namespace) -> int:
     from prismcat.simulation import backends
 
@@ -405,6 +464,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--spectrum", action="store_true", help="also report the spectrum of W^T W at the end")
     p.add_argument("--times", type=parse_times, default=parse_times("0:5:51"), metavar="T0:T1:COUNT")
+    p = add("where", cmd_where, "place a run on the prism and predict its loss curves from the catalogue")
+    for size, typ in (("d", int), ("k", int), ("n", int), ("sigma2", float)):
+        p.add_argument(f"--{size}", type=typ, required=True)
+    p.add_argument("--t-max", type=float, default=5.0)
+    p.add_argument("--points", type=int, default=51)
+    p.add_argument("--top", type=int, default=5, help="how many candidate entries")
+    p.add_argument("--simulate", action="store_true", help="also run the finite-size model and compare")
+    p.add_argument("--backend", default="numpy")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--figure", type=Path, default=None, metavar="FILE.png")
     add("backends", cmd_backends, "list the installed simulator backends and whether each is usable")
     p = add(
         "validate",

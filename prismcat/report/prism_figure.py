@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -35,7 +36,7 @@ def _corner(faces: frozenset[str], level: str | None) -> np.ndarray:
     return CORNERS[faces] + np.array([0.0, LEVEL[level]])
 
 
-def draw(ax, status: Mapping[str, str]) -> None:
+def draw(ax, status: Mapping[str, str], legend: bool = True) -> None:
     """Draw on ``ax`` with ``status`` mapping cell id -> pass/fail/error/none."""
     from matplotlib.patches import Polygon
 
@@ -76,10 +77,38 @@ def draw(ax, status: Mapping[str, str]) -> None:
     ax.text(centre[0] + 0.07, centre[1], "interior", fontsize=7, va="center")
     ax.text(-0.15, LEVEL["large-data"] + 0.02, "large data\n(alpha up)", fontsize=7, ha="right", va="center")
     ax.text(-0.15, LEVEL["small-data"], "small data\n(alpha down)", fontsize=7, ha="right", va="center")
-    for state, c in COLOURS.items():
-        ax.plot([], [], "o", color=c, label={"none": "no entry"}.get(state, state))
-    ax.legend(loc="upper right", fontsize=7, frameon=False)
+    if legend:
+        for state, c in COLOURS.items():
+            ax.plot([], [], "o", color=c, label={"none": "no entry"}.get(state, state))
+        ax.legend(loc="upper right", fontsize=7, frameon=False)
     ax.set_xlim(-0.8, 2.2)
     ax.set_ylim(-0.25, 2.25)
     ax.set_aspect("equal")
     ax.axis("off")
+
+
+def point_position(strength: Mapping[str, float], scale: float = 3.0) -> np.ndarray:
+    """Where a run with these extremeness values (nats toward each face) sits in the picture.
+
+    The data axis maps log(alpha) to the height through tanh; in the triangle a face's direction
+    points at the middle of its side and a vertex direction at the corner, at a distance from the
+    centre that grows like tanh(|extremeness| / scale).
+    """
+    height = LEVEL[None] + (LEVEL["large-data"] - LEVEL[None]) * np.tanh(
+        (strength.get("large-data", 0.0) - strength.get("small-data", 0.0)) / scale
+    )
+    centre = np.mean(list(CORNERS.values()), axis=0)
+    on = [(f, strength.get(f, 0.0)) for f in TRIANGLE_FACES if strength.get(f, 0.0) > 0]
+    if not on:
+        return np.array([centre[0], centre[1] + height])
+    mid = {f: np.mean([c for pair, c in CORNERS.items() if f in pair], axis=0) for f in TRIANGLE_FACES}
+    if len(on) == 1:
+        target = mid[on[0][0]]
+    else:
+        (f, cf), (g, cg) = on
+        corner = CORNERS[frozenset({f, g})]
+        theta = cg / (cf + cg)
+        target = mid[f] + 2 * theta * (corner - mid[f]) if theta < 0.5 else corner + (2 * theta - 1) * (mid[g] - corner)
+    reach = np.tanh(math.hypot(*(v for _, v in on)) / scale)
+    xy = centre + reach * (target - centre)
+    return np.array([xy[0], xy[1] + height])
