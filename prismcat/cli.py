@@ -349,6 +349,7 @@ def cmd_backends(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from prismcat.report import write_report
     from prismcat.validation.cache import DiskCache
+    from prismcat.validation.executors import make_executor
     from prismcat.validation.runner import validate
 
     cat = _catalog(args)
@@ -356,16 +357,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if unknown:
         cat.get(unknown[0])  # raises with a suggestion
     cache = DiskCache(None if args.no_cache else args.cache_dir)
-    v = validate(
-        cat,
-        args.ids or None,
-        backend=args.backend,
-        profile=args.profile,
-        cache=cache,
-        progress=not args.no_progress,
-        seed_offset=args.seed_offset,
-        timeout=args.task_timeout,
-    )
+    executor = make_executor(args.executor, args.scheduler, args.workers, args.task_timeout)
+    try:
+        v = validate(
+            cat,
+            args.ids or None,
+            backend=args.backend,
+            profile=args.profile,
+            cache=cache,
+            progress=not args.no_progress,
+            seed_offset=args.seed_offset,
+            timeout=args.task_timeout,
+            executor=executor,
+            seeds_per_task=args.seeds_per_task,
+            dtype=args.dtype,
+        )
+    finally:
+        executor.close()
     paths = write_report(v, cat, args.report)
     rows = [[r.entry.id, r.entry.cell.id, r.status, r.message[:90]] for r in v.runs]
     print(_table(rows, ["entry", "cell", "status", "reason"]))
@@ -448,8 +456,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", default="numpy")
     p.add_argument("--integrator", choices=["adaptive", "rk4", "euler"], default="adaptive")
     p.add_argument("--dt", type=float, default=None, help="step of euler/rk4 (euler: the learning rate)")
-    p.add_argument("--rtol", type=float, default=1e-10)
-    p.add_argument("--atol", type=float, default=1e-12)
+    p.add_argument("--rtol", type=float, default=None, help="default 1e-10 (float32: 1e-6)")
+    p.add_argument("--atol", type=float, default=None, help="default 1e-12 (float32: 1e-8)")
     p.add_argument(
         "--clock",
         choices=["auto", "linear", "log"],
@@ -489,6 +497,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", type=Path, default=Path(".prismcat-cache"), metavar="DIR")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--seed-offset", type=int, default=0, help="shift all seeds (robustness check)")
+    p.add_argument("--executor", choices=["in-process", "dask"], default="in-process")
+    p.add_argument("--dtype", choices=["float64", "float32"], default="float64", help="simulation precision")
+    p.add_argument(
+        "--scheduler", default=None, metavar="tcp://HOST:PORT", help="Dask scheduler (else a local cluster)"
+    )
+    p.add_argument("--workers", type=int, default=None, help="local Dask cluster size")
+    p.add_argument(
+        "--seeds-per-task", type=int, default=None, help="split each size's seeds into tasks of this many"
+    )
     p.add_argument(
         "--task-timeout",
         type=float,

@@ -125,6 +125,13 @@ def prepare(problems: list[Problem]) -> Prepared:
     lam_max_est = (1.0 + math.sqrt(d / n)) ** 2
     rate = _rate(lam_max_est, p0)
     integ = p0.integrator
+    f32 = p0.dtype == "float32"
+    if integ.rtol is None or integ.atol is None:
+        integ = replace(
+            integ,
+            rtol=integ.rtol if integ.rtol is not None else (1e-6 if f32 else 1e-10),
+            atol=integ.atol if integ.atol is not None else (1e-8 if f32 else 1e-12),
+        )
     if integ.method != "adaptive" and integ.dt is None:
         default = min(0.02, 0.5 / rate) if integ.method == "rk4" else min(1e-3, 0.1 / rate)
         integ = replace(integ, dt=default)

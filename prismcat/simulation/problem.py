@@ -33,15 +33,16 @@ class Integrator:
 
     ``euler`` with step ``dt`` is exactly full-batch gradient descent with learning rate ``dt``;
     ``rk4`` is classical Runge-Kutta; ``adaptive`` is an error-controlled 8th-order Dormand-Prince
-    method (scipy / diffrax / torchdiffeq) with tolerances ``rtol``, ``atol``. ``clock='log'``
+    method (scipy / diffrax / torchdiffeq) with tolerances ``rtol``, ``atol`` (by default 1e-10 and
+    1e-12, or 1e-6 and 1e-8 in float32, whose rounding cannot meet tighter ones). ``clock='log'``
     integrates the adaptive method in s = log(1 + c t), which removes the stiffness of a large
     initialisation; ``auto`` picks it when the initial rate times the horizon is large.
     """
 
     method: Method = "adaptive"
     dt: float | None = None
-    rtol: float = 1e-10
-    atol: float = 1e-12
+    rtol: float | None = None  # default: 1e-10 in float64, 1e-6 in float32
+    atol: float | None = None  # default: 1e-12 in float64, 1e-8 in float32
     clock: Clock = "auto"
     max_steps: int = 2_000_000
 
@@ -50,7 +51,7 @@ class Integrator:
             raise ProblemError(f"unknown integrator '{self.method}' (euler, rk4, adaptive)")
         if self.dt is not None and not (math.isfinite(self.dt) and self.dt > 0):
             raise ProblemError(f"dt must be a positive number, got {self.dt}")
-        if not (0 < self.rtol < 1 and 0 < self.atol < 1):
+        if any(x is not None and not 0 < x < 1 for x in (self.rtol, self.atol)):
             raise ProblemError("rtol and atol must lie in (0, 1)")
 
 

@@ -37,12 +37,15 @@ class Settings:
     dt: float | None
     nested: bool = False
     seed_offset: int = 0
+    dtype: str = "float64"
 
     def to_json(self) -> dict[str, Any]:
         return {**self.__dict__, "ladder": list(self.ladder)}
 
 
-def settings_for(entry: Entry, profile: str = "quick", seed_offset: int = 0) -> Settings:
+def settings_for(
+    entry: Entry, profile: str = "quick", seed_offset: int = 0, dtype: str = "float64"
+) -> Settings:
     v = entry.spec.validation
     over = v.profiles.get(profile)
 
@@ -70,6 +73,7 @@ def settings_for(entry: Entry, profile: str = "quick", seed_offset: int = 0) -> 
         dt=v.dt,
         nested=v.nested,
         seed_offset=seed_offset,
+        dtype=dtype,
     )
 
 
@@ -129,6 +133,7 @@ def ladder(entry: Entry, settings: Settings) -> list[SizePoint]:
             sigma2=float(sizes["sigma2"]),
             times=tuple(times),
             integrator=integ,
+            dtype=settings.dtype,
         )
         point = SizePoint(N, sizes, params, clock, times, eps)
         seeds = range(settings.seed_offset, settings.seed_offset + settings.seeds)

@@ -7,15 +7,12 @@ content hash, so a re-run, or a run killed half-way, recomputes nothing it alrea
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
-import signal
-import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,10 +23,12 @@ from prismcat.catalog.entry import Entry
 from prismcat.catalog.loader import Catalog
 from prismcat.errors import EvaluationError, PluginError, PrismcatError
 from prismcat.plugins import collect
-from prismcat.simulation import SimulationError, simulate
+from prismcat.simulation import SimulationError
 from prismcat.validation.cache import DiskCache, content_key
 from prismcat.validation.checks import CheckContext, Checker, CheckResult, LossData, Measurement
 from prismcat.validation.design import Settings, SizePoint, ladder, settings_for
+from prismcat.validation.executors import InProcessExecutor, TaskTimeout, time_limit
+from prismcat.validation.tasks import Task, assemble
 
 LOSSES = ("train", "population")
 
@@ -66,84 +65,6 @@ class EntryRun:
         return "; ".join(bad)
 
 
-@dataclass
-class Task:
-    """Simulate one rung of one entry's ladder (all seeds in one batch)."""
-
-    entry_id: str
-    index: int
-    point: SizePoint
-    backend: str
-    key: str
-
-    def run(self) -> dict[str, np.ndarray]:
-        start = time.perf_counter()
-        results = simulate(self.point.problems, self.backend)
-        return {
-            "seconds": np.array(time.perf_counter() - start),
-            "train": np.stack([r.train for r in results]),
-            "population": np.stack([r.population for r in results]),
-            "train0": np.array([r.train0 for r in results]),
-            "population0": np.array([r.population0 for r in results]),
-            "trS": np.array([r.trS for r in results]),
-        }
-
-
-class TaskTimeout(BaseException):
-    """A task or checker ran past its time limit (a BaseException, so that a plugin's own
-    ``except Exception`` cannot swallow it)."""
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float | None, what: str):
-    """Interrupt the block after ``seconds`` (SIGALRM; main thread of a POSIX process only).
-
-    Python-level loops are interrupted at once; a long call into compiled code is interrupted
-    when it returns to Python.
-    """
-    usable = (
-        seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    )
-    if not usable:
-        yield
-        return
-
-    def expire(signum, frame):
-        raise TaskTimeout(f"{what} did not finish within {seconds:g} s (task timeout)")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-class InProcessExecutor:
-    """Runs tasks one after the other in this process (the default; no extra dependency).
-
-    ``timeout`` (seconds) bounds each task: a simulator plugin that hangs fails its task only.
-    """
-
-    name = "in-process"
-
-    def __init__(self, timeout: float | None = None):
-        self.timeout = timeout
-
-    def map(
-        self, fn: Callable[[Task], Any], tasks: Sequence[Task]
-    ) -> Iterable[tuple[Task, Any, BaseException | None]]:
-        for task in tasks:
-            try:
-                with time_limit(self.timeout, f"simulator backend '{task.backend}'"):
-                    value = fn(task)
-            except (Exception, TaskTimeout) as exc:
-                yield task, None, exc
-            else:
-                yield task, value, None
-
-
 def design_digest(entry: Entry) -> str:
     """Hash of the parts of an entry that define its problems."""
     spec = entry.spec
@@ -154,19 +75,20 @@ def design_digest(entry: Entry) -> str:
     return hashlib.sha256(json.dumps([entry.id, parts], sort_keys=True).encode()).hexdigest()
 
 
-def plan_tasks(entry: Entry, settings: Settings, backend: str) -> list[Task]:
-    points = ladder(entry, settings)
+def plan_tasks(
+    entry: Entry, settings: Settings, backend: str, seeds_per_task: int | None = None
+) -> list[Task]:
+    """One task per rung and batch of seeds (all seeds of a rung in one batch by default). The
+    cache key covers the batch's problems, so a different split recomputes rather than mixes."""
+    tasks = []
     digest = design_digest(entry)
-    return [
-        Task(
-            entry.id,
-            i,
-            p,
-            backend,
-            content_key("curves", digest, [q.digest() for q in p.problems], backend),
-        )
-        for i, p in enumerate(points)
-    ]
+    for i, p in enumerate(ladder(entry, settings)):
+        size = seeds_per_task or len(p.problems)
+        for part, start in enumerate(range(0, len(p.problems), size)):
+            batch = p.problems[start : start + size]
+            key = content_key("curves", digest, [q.digest() for q in batch], backend)
+            tasks.append(Task(entry.id, i, part, p, batch, backend, key))
+    return tasks
 
 
 def normalise(entry: Entry, point: SizePoint, sim: dict[str, np.ndarray]) -> dict[str, LossData]:
@@ -224,6 +146,8 @@ def validate(
     progress: bool = True,
     seed_offset: int = 0,
     timeout: float | None = None,
+    seeds_per_task: int | None = None,
+    dtype: str = "float64",
 ) -> Validation:
     """Validate entries ``ids`` (default: all) of ``catalog``: simulate, measure, check.
 
@@ -241,16 +165,16 @@ def validate(
     for entry in entries:
         run = runs[entry.id] = EntryRun(entry, None)
         try:
-            run.settings = settings_for(entry, profile, seed_offset)
-            tasks.extend(plan_tasks(entry, run.settings, backend))
+            run.settings = settings_for(entry, profile, seed_offset, dtype)
+            tasks.extend(plan_tasks(entry, run.settings, backend, seeds_per_task))
         except PrismcatError as exc:
             run.error = str(exc)
-    sims: dict[tuple[str, int], dict[str, np.ndarray]] = {}
+    sims: dict[tuple[str, int, int], dict[str, np.ndarray]] = {}
     todo = []
     for task in tasks:
         hit = cache.get(task.key)
         if hit is not None:
-            sims[(task.entry_id, task.index)] = hit
+            sims[(task.entry_id, task.index, task.part)] = hit
         else:
             todo.append(task)
     seconds: dict[str, float] = {}
@@ -265,16 +189,25 @@ def validate(
             continue
         seconds[task.entry_id] = seconds.get(task.entry_id, 0.0) + float(value.pop("seconds"))
         cache.put(task.key, value)
-        sims[(task.entry_id, task.index)] = value
+        sims[(task.entry_id, task.index, task.part)] = value
     bar.close()
     for entry in entries:
         run = runs[entry.id]
         t0 = time.perf_counter()
         if not run.error and run.settings is not None:
-            points = [t for t in tasks if t.entry_id == entry.id]
+            mine = [t for t in tasks if t.entry_id == entry.id]
+            rungs = {t.index: t.point for t in mine}
             try:
                 run.measurements = [
-                    Measurement(t.point, normalise(entry, t.point, sims[(entry.id, t.index)])) for t in points
+                    Measurement(
+                        point,
+                        normalise(
+                            entry,
+                            point,
+                            assemble([sims[(entry.id, i, t.part)] for t in mine if t.index == i]),
+                        ),
+                    )
+                    for i, point in sorted(rungs.items())
                 ]
             except PrismcatError as exc:
                 run.error = str(exc)

@@ -1,0 +1,62 @@
+"""The unit of simulation work: one entry, one rung of its ladder, one batch of seeds."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from prismcat.simulation import Problem, simulate
+from prismcat.validation.design import SizePoint
+
+ARRAYS = ("train", "population", "train0", "population0", "trS")
+
+
+def blas_threads():
+    """Pin the BLAS/OpenMP thread count of a task to ``$PRISMCAT_BLAS_THREADS`` (default 1).
+
+    A matrix product's rounding depends on how its sums are split over threads; with the count
+    fixed, a task gives the same bits in this process, on a Dask worker (which Dask starts with
+    one BLAS thread) or on another machine. 0 leaves the libraries' own setting (faster on many
+    cores, reproducible only on the same machine and executor).
+    """
+    import contextlib
+    import os
+
+    from threadpoolctl import threadpool_limits
+
+    n = int(os.environ.get("PRISMCAT_BLAS_THREADS", "1"))
+    return threadpool_limits(n) if n > 0 else contextlib.nullcontext()
+
+
+@dataclass
+class Task:
+    """Simulate ``problems`` (seeds of one rung) on ``backend``; ``part`` orders the batches of a
+    rung when its seeds are split across tasks. Picklable, so executors may ship it elsewhere."""
+
+    entry_id: str
+    index: int
+    part: int
+    point: SizePoint
+    problems: list[Problem]
+    backend: str
+    key: str
+
+    def run(self) -> dict[str, np.ndarray]:
+        start = time.perf_counter()
+        with blas_threads():
+            results = simulate(self.problems, self.backend)
+        return {
+            "seconds": np.array(time.perf_counter() - start),
+            "train": np.stack([r.train for r in results]),
+            "population": np.stack([r.population for r in results]),
+            "train0": np.array([r.train0 for r in results]),
+            "population0": np.array([r.population0 for r in results]),
+            "trS": np.array([r.trS for r in results]),
+        }
+
+
+def assemble(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """One rung's arrays from its batches, in seed order."""
+    return {name: np.concatenate([p[name] for p in parts], axis=0) for name in ARRAYS}

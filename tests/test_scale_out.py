@@ -1,0 +1,120 @@
+"""The Dask executor: identical results to the in-process run, surviving a killed worker, and
+sharing the cache (a re-submitted sweep skips finished tasks). LocalCluster on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytest.importorskip("distributed")
+
+from prismcat.catalog import load_catalog
+from prismcat.validation.cache import DiskCache
+from prismcat.validation.executors import DaskExecutor
+from prismcat.validation.runner import to_records, validate
+
+SMALL = Path(__file__).parent / "data" / "small_catalog"
+
+
+@pytest.fixture
+def small(tmp_path) -> Path:
+    root = tmp_path / "catalog"
+    shutil.copytree(SMALL, root)
+    for path in root.glob("*.yaml"):  # enough tasks, each long enough to be caught running
+        data = yaml.safe_load(path.read_text())
+        data["validation"].update(
+            seeds=4, ladder=[4, 8, 16, 32] if data["id"] == "mean-field" else [8, 16, 32, 64]
+        )
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return root
+
+
+@pytest.fixture(scope="module")
+def dask_executor():
+    ex = DaskExecutor(workers=2)
+    yield ex
+    ex.close()
+
+
+def records(v) -> str:
+    data = to_records(v)
+    data.pop("timing")
+    return json.dumps(data, sort_keys=True)
+
+
+def test_dask_gives_results_identical_to_in_process(small, dask_executor):
+    cat = load_catalog(small)
+    local = validate(cat, progress=False)
+    remote = validate(cat, progress=False, executor=dask_executor)
+    assert remote.ok
+    assert records(remote) == records(local)
+
+
+def test_seed_batches_become_separate_tasks(small, dask_executor):
+    cat = load_catalog(small)
+    whole = validate(cat, progress=False, executor=dask_executor)
+    split = validate(cat, progress=False, executor=dask_executor, seeds_per_task=1)
+    assert split.ok
+    for a, b in zip(whole.runs, split.runs, strict=True):
+        assert [m.point.N for m in a.measurements] == [m.point.N for m in b.measurements]
+        assert all(m.losses["train"].curves.shape[0] == 4 for m in b.measurements)
+
+
+def test_a_killed_worker_is_survived_and_nothing_is_lost(small, tmp_path, dask_executor):
+    cat = load_catalog(small)
+    # the same tasks in this process (one seed per task: the batch fixes the adaptive steps)
+    expected = records(validate(cat, progress=False, cache=DiskCache(None), seeds_per_task=1))
+    pids = dask_executor.client.run(os.getpid)
+    victim = sorted(pids.values())[0]
+
+    def kill_soon():
+        time.sleep(1.0)
+        os.kill(victim, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_soon)
+    killer.start()
+    v = validate(
+        cat, progress=False, executor=dask_executor, cache=DiskCache(tmp_path / "cache"), seeds_per_task=1
+    )
+    killer.join()
+    assert v.seconds > 1.5, "the sweep ended before the worker was killed"
+    dask_executor.client.wait_for_workers(2, timeout=60)
+    assert victim not in dask_executor.client.run(os.getpid).values()  # it really died (and was replaced)
+    assert v.ok
+    assert records(v) == expected
+    # re-submitting the same sweep finds every task in the cache
+    again = validate(
+        cat, progress=False, executor=dask_executor, cache=DiskCache(tmp_path / "cache"), seeds_per_task=1
+    )
+    assert again.cache["misses"] == 0 and again.cache["hits"] == 32
+
+
+def test_cli_dask_executor(small, tmp_path, capsys):
+    from prismcat.cli import main
+
+    code = main(
+        [
+            "validate",
+            "--catalog",
+            str(small),
+            "--executor",
+            "dask",
+            "--workers",
+            "2",
+            "--report",
+            str(tmp_path / "r"),
+            "--no-progress",
+            "--cache-dir",
+            str(tmp_path / "c"),
+        ]
+    )
+    assert code == 0, capsys.readouterr()
+    assert json.loads((tmp_path / "r" / "results.json").read_text())["status"] == "pass"
