@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,23 @@ def entry_text():
         return matches[0].read_text()
 
     return read
+
+
+SMALL = Path(__file__).parent / "data" / "small_catalog"
+
+
+@pytest.fixture
+def small(tmp_path) -> Path:
+    """A scratch copy of the two-entry test catalogue (mean-field face and its large-data edge)."""
+    root = tmp_path / "catalog"
+    shutil.copytree(SMALL, root)
+    return root
+
+
+def edit_yaml(path: Path, change) -> None:
+    """Apply ``change`` to the parsed YAML at ``path`` and write it back."""
+    import yaml
+
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))

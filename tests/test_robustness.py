@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from prismcat.catalog import load_catalog
 from prismcat.hookspecs import hookimpl
@@ -25,20 +23,7 @@ from prismcat.validation.cache import DiskCache
 from prismcat.validation.checks import Checker, CheckResult
 from prismcat.validation.runner import to_records, validate
 
-SMALL = Path(__file__).parent / "data" / "small_catalog"
-
-
-@pytest.fixture
-def small(tmp_path) -> Path:
-    root = tmp_path / "catalog"
-    shutil.copytree(SMALL, root)
-    return root
-
-
-def edit(path: Path, change) -> None:
-    data = yaml.safe_load(path.read_text())
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+from .conftest import edit_yaml as edit
 
 
 @pytest.fixture

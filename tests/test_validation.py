@@ -5,31 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-from pathlib import Path
-
-import pytest
-import yaml
 
 from prismcat.catalog import load_catalog
 from prismcat.validation.cache import DiskCache
 from prismcat.validation.checks import CheckContext
 from prismcat.validation.runner import checkers, to_records, validate
 
-SMALL = Path(__file__).parent / "data" / "small_catalog"
-
-
-@pytest.fixture
-def small(tmp_path) -> Path:
-    root = tmp_path / "catalog"
-    shutil.copytree(SMALL, root)
-    return root
-
-
-def edit(path: Path, change) -> None:
-    data = yaml.safe_load(path.read_text())
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+from .conftest import edit_yaml as edit
 
 
 def statuses(v) -> dict[str, dict[str, str]]:

@@ -21,6 +21,17 @@ from typing import Any
 Array = Any
 
 
+def rk_step(rhs: Callable[[Array], Array], y: Array, h: float, euler: bool) -> Array:
+    """One explicit Euler step (gradient descent with learning rate h) or one classical RK4 step."""
+    if euler:
+        return y + h * rhs(y)
+    k1 = rhs(y)
+    k2 = rhs(y + (0.5 * h) * k1)
+    k3 = rhs(y + (0.5 * h) * k2)
+    k4 = rhs(y + h * k3)
+    return y + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+
+
 def apply_eigen(lam: Array) -> Callable[[Array], Array]:
     """S W for S = diag(lam) (the eigenbasis of S): a row scaling, O(d k)."""
     col = lam[..., :, None]

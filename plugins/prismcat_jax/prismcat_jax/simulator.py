@@ -108,13 +108,7 @@ class JaxSimulator(Simulator):
         limit = blowup_threshold(prepared)
 
         def step(y, h):
-            if euler:
-                return y + h * rhs(y, arrays)
-            k1 = rhs(y, arrays)
-            k2 = rhs(y + (0.5 * h) * k1, arrays)
-            k3 = rhs(y + (0.5 * h) * k2, arrays)
-            k4 = rhs(y + h * k3, arrays)
-            return y + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+            return K.rk_step(lambda x: rhs(x, arrays), y, h, euler)
 
         @partial(jax.jit, static_argnums=())
         def advance(y, h, m):

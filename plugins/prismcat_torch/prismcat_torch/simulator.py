@@ -130,14 +130,7 @@ class TorchSimulator(Simulator):
         t, states, steps = 0.0, [], 0
         for m, h in zip(counts, hs, strict=True):
             for _ in range(int(m)):
-                if euler:
-                    y = y + h * rhs(y)
-                else:
-                    k1 = rhs(y)
-                    k2 = rhs(y + (0.5 * h) * k1)
-                    k3 = rhs(y + (0.5 * h) * k2)
-                    k4 = rhs(y + h * k3)
-                    y = y + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+                y = K.rk_step(rhs, y, h, euler)
                 t += h
                 steps += 1
                 s = size(y)
