@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -50,7 +49,3 @@ def formula_kinds(pm: pluggy.PluginManager | None = None) -> dict[str, Any]:
 
 def measures(pm: pluggy.PluginManager | None = None) -> dict[str, Any]:
     return collect("register_measures", pm)
-
-
-def registry(kind: str) -> Callable[[pluggy.PluginManager | None], dict[str, Any]]:
-    return {"formula_kinds": formula_kinds, "measures": measures}[kind]

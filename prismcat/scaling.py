@@ -36,6 +36,13 @@ class Monomial:
     def exponents(self) -> dict[str, Fraction]:
         return {s: p for s, p in self.powers.items() if p != 0}
 
+    def value(self, sizes: Mapping[str, float]) -> float:
+        """The ratio at concrete sizes (e.g. the realised gamma of a run with integer d, k)."""
+        out = self.coefficient
+        for s, p in self.powers.items():
+            out *= sizes[s] ** float(p)
+        return float(out)
+
     def growth(self, scaling: Mapping[str, Fraction]) -> Fraction:
         """The exponent of N of this monomial when each size grows like N**scaling[size]."""
         return sum((p * scaling[s] for s, p in self.powers.items()), Fraction(0))

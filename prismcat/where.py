@@ -129,7 +129,7 @@ def predict_losses(entry: Entry, point: Point, t: np.ndarray, observed: dict[str
     The entry's quantity q is affine in the loss it normalises, q = A + B L, so L = (q - A) / B
     with A, B read off the quantity at the run's sizes, ratios and t = 0 observables.
     """
-    params = {name: _value(m, point.sizes) for name, m in entry.ratios.items()}
+    params = {name: m.value(point.sizes) for name, m in entry.ratios.items()}
     slope, offset = entry.clock_map(params, point.sizes)
     clock = slope * t + offset
     pred = entry.predict(clock, params, check_range=False)
@@ -147,10 +147,6 @@ def predict_losses(entry: Entry, point: Point, t: np.ndarray, observed: dict[str
         b1 = float(q({**base, name: np.float64(1.0), other: np.float64(0.0)})) - a0
         out[loss] = (values - a0) / b1 / point.d
     return params, out["train"], out["population"]
-
-
-def _value(mono, sizes: dict[str, float]) -> float:
-    return float(mono.coefficient * np.prod([sizes[s] ** float(p) for s, p in mono.powers.items()]))
 
 
 def candidates(

@@ -75,10 +75,7 @@ def test_primary_entries_use_the_normalisations_of_cells_md(catalog, cell_id):
     clock, train, pop = CELLS_MD[cell_id]
     rng = np.random.default_rng(0)
     env = {name: np.float64(v) for name, v in zip(NAMES, rng.uniform(0.5, 3.0, len(NAMES)), strict=True)}
-    params = {
-        name: np.float64(m.coefficient * np.prod([env[s] ** float(p) for s, p in m.powers.items()]))
-        for name, m in entry.ratios.items()
-    }
+    params = {name: np.float64(m.value(env)) for name, m in entry.ratios.items()}
     env.update(params)
 
     def same(text: str, compiled) -> bool:

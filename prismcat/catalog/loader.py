@@ -33,7 +33,7 @@ from prismcat.errors import (
 from prismcat.formulas.base import FieldError, FormulaContext
 from prismcat.formulas.expr import Compiled, HelperError, Scope
 from prismcat.plugins import formula_kinds, measures
-from prismcat.prism import cell_of, parse_cell
+from prismcat.prism import all_cells, cell_of, exact, parse_cell
 from prismcat.scaling import Monomial, canonical_mismatch, monomial
 
 
@@ -198,7 +198,7 @@ class _Collector:
 
 def _check_parameters(spec: Any, out: _Collector) -> dict[str, Monomial]:
     ratios: dict[str, Monomial] = {}
-    scaling = {s: _exact(getattr(spec.scaling, s)) for s in SIZE_NAMES}
+    scaling = {s: exact(getattr(spec.scaling, s)) for s in SIZE_NAMES}
     for name, param in spec.parameters.items():
         path = ("parameters", name)
         if name in RESERVED or name == spec.clock.name or not name.isidentifier() or name.startswith("_"):
@@ -227,12 +227,6 @@ def _check_parameters(spec: Any, out: _Collector) -> dict[str, Monomial]:
             continue
         ratios[name] = mono
     return ratios
-
-
-def _exact(x: float):
-    from prismcat.prism import exact
-
-    return exact(x)
 
 
 def _check_cell(spec: Any, out: _Collector):
@@ -312,8 +306,6 @@ def _check_entry(spec: Any, doc: SourceDoc, check_values: bool) -> Entry | None:
             scope.extend([*OBSERVABLES, *SIZE_NAMES]), lspec.quantity, (*base, "quantity")
         )
         formulas[loss] = _prepare_formula(lspec.formula, kinds, ctx, (*base, "formula"), out)
-    if spec.losses.train.__class__.__name__ != "Loss":  # pragma: no cover - schema forbids it
-        out.add(("losses", "train"), "the train loss is required")
     eps_scope = scope.extend(SIZE_NAMES)
     conv_in = spec.convergence.in_
     if isinstance(conv_in, str):
@@ -556,16 +548,10 @@ def load_catalog(
             cat.problems.append(Problem(loc, f"duplicate id '{entry.id}' (already defined at {where})"))
             continue
         seen[entry.id] = entry
-    cat.entries = dict(sorted(seen.items(), key=lambda kv: _order(kv[1])))
+    rank = {c.id: i for i, c in enumerate(all_cells())}
+    cat.entries = dict(sorted(seen.items(), key=lambda kv: (rank.get(kv[1].cell.id, len(rank)), kv[0])))
     _check_relations(cat)
     return cat
-
-
-def _order(entry: Entry) -> tuple:
-    from prismcat.prism import all_cells
-
-    ids = [c.id for c in all_cells()]
-    return (ids.index(entry.cell.id) if entry.cell.id in ids else 99, entry.id)
 
 
 def _display(path: Path) -> str:

@@ -12,6 +12,7 @@ import numpy as np
 
 from prismcat.catalog.entry import Entry
 from prismcat.errors import PrismcatError
+from prismcat.prism import exact
 from prismcat.scaling import SIZES, solve_sizes
 from prismcat.simulation import Integrator, Problem
 
@@ -98,12 +99,8 @@ def ladder(entry: Entry, settings: Settings) -> list[SizePoint]:
     """The problems of every rung of the ladder (seeds 0 .. seeds-1)."""
     nominal = entry.parameters(settings.parameters)
     fixed = {name: (mono, nominal[name]) for name, mono in entry.ratios.items()}
-    scaling = {s: entry.spec.scaling.model_dump()[s] for s in SIZES}
-    from fractions import Fraction
-
-    from prismcat.prism import exact
-
-    scaling_f: dict[str, Fraction] = {s: exact(v) for s, v in scaling.items()}
+    exponents = entry.spec.scaling.model_dump()
+    scaling_f = {s: exact(exponents[s]) for s in SIZES}
     clock = np.linspace(settings.start, settings.horizon, settings.points)
     points = []
     for N in settings.ladder:
@@ -113,7 +110,9 @@ def ladder(entry: Entry, settings: Settings) -> list[SizePoint]:
             raise PrismcatError(f"{entry.id}: cannot place problems at N = {N:g}: {exc}") from None
         sizes = {s: float(max(1, round(real[s]))) for s in ("d", "k", "n")}
         sizes["sigma2"] = real["sigma2"]
-        params = {name: _realised(mono, sizes) for name, mono in entry.ratios.items()}
+        params = {name: mono.value(sizes) for name, mono in entry.ratios.items()}
+        if not all(math.isfinite(v) for v in params.values()):
+            raise PrismcatError(f"{entry.id}: a realised ratio is not finite at sizes {sizes}")
         env = {k: np.float64(v) for k, v in {**sizes, **params}.items()}
         times = entry.model_time(clock, params, sizes)
         if np.any(times < -1e-12):
@@ -144,12 +143,3 @@ def ladder(entry: Entry, settings: Settings) -> list[SizePoint]:
         for p in points:
             p.problems = [dataclasses.replace(q, nest=nest) for q in p.problems]
     return points
-
-
-def _realised(mono, sizes: dict[str, float]) -> float:
-    value = mono.coefficient
-    for s, p in mono.powers.items():
-        value *= sizes[s] ** float(p)
-    if not math.isfinite(value):
-        raise PrismcatError(f"realised ratio is not finite at sizes {sizes}")
-    return value
