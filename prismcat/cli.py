@@ -8,13 +8,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from prismcat.errors import PrismcatError
+from prismcat.errors import Interrupted, PrismcatError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -357,7 +358,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if unknown:
         cat.get(unknown[0])  # raises with a suggestion
     cache = DiskCache(None if args.no_cache else args.cache_dir)
-    executor = make_executor(args.executor, args.scheduler, args.workers, args.task_timeout)
+    executor = make_executor(args.executor, args.scheduler, args.workers, args.task_timeout, args.jobs)
     try:
         v = validate(
             cat,
@@ -374,18 +375,86 @@ def cmd_validate(args: argparse.Namespace) -> int:
         )
     finally:
         executor.close()
+    t0 = time.perf_counter()
     paths = write_report(v, cat, args.report)
+    written = time.perf_counter() - t0
+    for note in _cache_notes(v.cache):
+        print(f"warning: {note}", file=sys.stderr)
     rows = [[r.entry.id, r.entry.cell.id, r.status, r.message[:90]] for r in v.runs]
     print(_table(rows, ["entry", "cell", "status", "reason"]))
     counts = {s: sum(r.status == s for r in v.runs) for s in ("pass", "fail", "error")}
     print(
         f"\n{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors "
         f"({v.seconds:.1f} s, cache {v.cache['hits']} hits)\n"
-        f"report: {paths['html']}, {paths['markdown']}, {paths['json']}"
+        f"report: {paths['html']}, {paths['markdown']}, {paths['json']} (written in {written:.2f} s)"
     )
     if cat.problems:
         print(f"note: {len(cat.problems)} catalogue file(s) with problems were not validated (prismcat lint)")
     return EXIT_OK if v.ok and not cat.problems else EXIT_FAIL
+
+
+def _cache_notes(stats: dict[str, Any]) -> list[str]:
+    notes = []
+    rejected = stats.get("rejected") or []
+    if rejected:
+        notes.append(f"{len(rejected)} cache file(s) were unusable and recomputed, e.g. {rejected[0]}")
+    if stats.get("write_error"):
+        notes.append(stats["write_error"])
+    return notes
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from prismcat.plugins import plugin_report
+
+    items = [p.to_json() for p in plugin_report()]
+    if args.json:
+        _print_json(items)
+        return EXIT_OK
+    rows = []
+    for p in items:
+        what = "; ".join(f"{hook}: {', '.join(names)}" for hook, names in p["registers"].items() if names)
+        version = f"{p['distribution']} {p['version']}" if p["distribution"] else "-"
+        rows.append([p["name"], p["source"], version, "ok" if p["ok"] else "FAILED", what or "-"])
+    print(_table(rows, ["plugin", "source", "package", "status", "registers"]))
+    for p in items:
+        for err in p["errors"]:
+            print(f"{p['name']}: {err}")
+    return EXIT_OK
+
+
+def parse_duration(text: str) -> float:
+    """``90``, ``90s``, ``30m``, ``12h`` or ``7d`` as seconds."""
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+    body, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
+    try:
+        value = float(body)
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad age '{text}': use e.g. 90s, 30m, 12h or 7d") from None
+    return value * units[unit]
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from prismcat.validation.cache import DiskCache
+
+    cache = DiskCache(args.cache_dir)
+    if args.action == "info":
+        info = cache.info()
+        if args.json:
+            _print_json(info)
+        else:
+            print(
+                f"{info['root']}: {info['files']} file(s), {info['bytes'] / 1e6:.1f} MB"
+                + (f", oldest {info['oldest']}, newest {info['newest']}" if info["files"] else "")
+            )
+        return EXIT_OK
+    gone = cache.clear(args.older_than)
+    if args.json:
+        _print_json(gone)
+    else:
+        print(f"removed {gone['files']} file(s), {gone['bytes'] / 1e6:.1f} MB from {args.cache_dir}")
+    return EXIT_OK
 
 
 def cmd_regimes(args: argparse.Namespace) -> int:
@@ -405,18 +474,30 @@ def cmd_regimes(args: argparse.Namespace) -> int:
 
 
 # -- wiring ---------------------------------------------------------------------------------
-def build_parser() -> argparse.ArgumentParser:
+def _common_options(suppress: bool) -> argparse.ArgumentParser:
+    """The options every command takes, before or after its name. The subcommands' copies default
+    to SUPPRESS, so ``prismcat --catalog DIR list`` is not undone by ``list``'s own default."""
     common = argparse.ArgumentParser(add_help=False)
+    default = (lambda value: argparse.SUPPRESS) if suppress else (lambda value: value)
     common.add_argument(
         "--catalog",
         type=Path,
-        default=None,
+        default=default(None),
         metavar="DIR",
         help="catalogue directory (default: the packaged catalog/)",
     )
-    common.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
-    parser = argparse.ArgumentParser(prog="prismcat", description=__doc__.splitlines()[0], parents=[common])
+    common.add_argument(
+        "--debug", action="store_true", default=default(False), help="show tracebacks of unexpected errors"
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="prismcat", description=__doc__.splitlines()[0], parents=[_common_options(False)]
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = _common_options(True)
 
     def add(
         name: str, fn: Callable[[argparse.Namespace], int], help_: str, json_flag: bool = True
@@ -497,12 +578,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", type=Path, default=Path(".prismcat-cache"), metavar="DIR")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--seed-offset", type=int, default=0, help="shift all seeds (robustness check)")
-    p.add_argument("--executor", choices=["in-process", "dask"], default="in-process")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes for the local executor (default: all cores, or $PRISMCAT_JOBS)",
+    )
+    p.add_argument(
+        "--executor",
+        choices=["local", "in-process", "dask"],
+        default="local",
+        help="local: a pool of --jobs processes (default); in-process: one after another; dask: a cluster",
+    )
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64", help="simulation precision")
     p.add_argument(
         "--scheduler", default=None, metavar="tcp://HOST:PORT", help="Dask scheduler (else a local cluster)"
     )
-    p.add_argument("--workers", type=int, default=None, help="local Dask cluster size")
+    p.add_argument("--workers", type=int, default=None, help="local Dask cluster size (default: --jobs)")
     p.add_argument(
         "--seeds-per-task", type=int, default=None, help="split each size's seeds into tasks of this many"
     )
@@ -518,6 +611,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=Path, default=None, metavar="FILE")
     add("schema", cmd_schema, "print the JSON Schema of a catalogue entry", json_flag=False)
     add("cells", cmd_cells, "list the 21 cells of the prism and the entries in each")
+    add("plugins", cmd_plugins, "list every plugin: version, what it registers, or why it failed to load")
+    p = add("cache", cmd_cache, "the simulation cache: 'info' (size) or 'clear' (delete)")
+    p.add_argument("action", choices=["info", "clear"])
+    p.add_argument("--cache-dir", type=Path, default=Path(".prismcat-cache"), metavar="DIR")
+    p.add_argument(
+        "--older-than",
+        type=parse_duration,
+        default=None,
+        metavar="AGE",
+        help="clear: only files not used for this long (e.g. 7d, 12h, 30m, 90s)",
+    )
     return parser
 
 
@@ -526,6 +630,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
+    except Interrupted as exc:
+        print(str(exc), file=sys.stderr)
+        return 130
     except PrismcatError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -542,6 +649,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 3
+    finally:
+        if args.command != "plugins":
+            _plugin_warnings()
+
+
+def _plugin_warnings() -> None:
+    """One line on stderr per plugin that failed to load or register (if plugins were loaded)."""
+    from prismcat.plugins import failures, plugin_manager
+
+    if plugin_manager.cache_info().currsize == 0:
+        return
+    for info in failures():
+        pkg = f" ({info.distribution} {info.version})" if info.distribution else ""
+        for err in info.errors:
+            print(f"warning: plugin '{info.name}'{pkg} {err}; see 'prismcat plugins'", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -98,3 +98,7 @@ class EvaluationError(PrismcatError):
 
 class PluginError(PrismcatError):
     """A plugin that is missing, broken, or returned something it should not have."""
+
+
+class Interrupted(PrismcatError):
+    """A long run stopped by Ctrl-C; what it had finished is kept (e.g. in the cache)."""

@@ -275,7 +275,7 @@ def test_same_command_twice_gives_identical_results_json(small, tmp_path):
         )
         assert res.returncode == 0, res.stderr
         data = json.loads((report / "results.json").read_text())
-        assert set(data["timing"]) == {"started", "total_s", "entries_s", "cache"}
+        assert set(data["timing"]) == {"started", "total_s", "entries_s", "cache", "phases_s"}
         data.pop("timing")
         texts.append(json.dumps(data, indent=1))
     assert texts[0] == texts[1]

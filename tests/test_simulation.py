@@ -360,3 +360,20 @@ def test_optional_backends_report_why_they_are_unusable():
     for module, name in (("torch", "torch"), ("jax", "jax")):
         if importlib.util.find_spec(module) is None and name in {b["name"] for b in backends()}:
             assert name not in HAVE
+
+
+@pytest.mark.parametrize("backend", ["numpy", *OPTIONAL])
+@pytest.mark.parametrize("method", ["euler", "rk4", "adaptive"])
+@pytest.mark.parametrize("formulation", ["data-w", "eigen-w"])
+def test_float32_computes_in_float32(backend, method, formulation):
+    """With the same integrator settings, a float32 run differs from the float64 one by float32
+    rounding (not by the 1e-12 of two float64 runs), and its losses are float32 numbers."""
+    integ = Integrator(method=method, dt=0.01, rtol=1e-6, atol=1e-8)
+    p = problem(integrator=integ, formulation=formulation)
+    f64 = simulate(p, backend)[0]
+    f32 = simulate(dataclasses.replace(p, dtype="float32"), backend)[0]
+    for loss in ("train", "population"):
+        a, b = getattr(f64, loss), getattr(f32, loss)
+        gap = np.max(np.abs(a - b))
+        assert 1e-9 < gap < 2e-6, (loss, gap)
+        assert np.array_equal(b, b.astype(np.float32).astype(np.float64)), "losses not computed in float32"

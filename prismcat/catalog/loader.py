@@ -6,6 +6,7 @@ stop the others from loading (a :class:`Catalog` keeps both its entries and its 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import types
 import typing
@@ -291,7 +292,8 @@ def _check_entry(spec: Any, doc: SourceDoc, check_values: bool) -> Entry | None:
     for name in spec.where:  # entry helpers may use the clock: they are inlined into formulas
         out.compile(Scope([spec.clock.name, *params], spec.where), name, ("where", name))
     clock = _check_clock(spec, scope, out)
-    ctx = FormulaContext(params, spec.clock.name, dict(spec.where), measures())
+    defaults = {k: p.default for k, p in spec.parameters.items()}  # where split points are checked
+    ctx = FormulaContext(params, spec.clock.name, dict(spec.where), measures(), values=defaults)
     kinds = formula_kinds()
     quantities: dict[str, Compiled | None] = {}
     formulas: dict[str, Any] = {}
@@ -523,19 +525,66 @@ def load_catalog(
     check_values: bool = False,
     files: Iterable[str | Path] | None = None,
 ) -> Catalog:
-    """Load every ``*.yaml`` under ``root`` (default: the packaged catalogue)."""
+    """Load every ``*.yaml`` under ``root`` (default: the packaged catalogue).
+
+    Loads are cached in this process on everything they depend on: the content of every file,
+    the working directory (file names are shown relative to it) and the registered formula kinds
+    and measures; an edited file is always read again. Each call returns its own :class:`Catalog`
+    (the entries in it are shared)."""
     from prismcat.paths import default_catalog_dir
 
     root_path = Path(root) if root is not None else default_catalog_dir()
-    cat = Catalog(root_path)
     if files is None:
         if not root_path.is_dir():
-            cat.problems.append(Problem(Location(str(root_path)), "catalogue directory not found"))
-            return cat
+            return Catalog(
+                root_path, problems=[Problem(Location(str(root_path)), "catalogue directory not found")]
+            )
         files = catalog_files([root_path])
+    paths = tuple(Path(p) for p in files)
+    key = _LoadKey(
+        root_path,
+        check_values,
+        tuple((p, _digest(p)) for p in paths),
+        str(Path.cwd()),
+        tuple(formula_kinds().items()),
+        tuple(measures().items()),
+    )
+    try:
+        cat = _load_cached(key)
+    except TypeError:  # a plugin registered something unhashable: no caching
+        cat = _load(root_path, check_values, paths)
+    return Catalog(cat.root, dict(cat.entries), list(cat.problems))
+
+
+class _LoadKey(typing.NamedTuple):
+    """Everything a load depends on."""
+
+    root: Path
+    check_values: bool
+    files: tuple[tuple[Path, str], ...]  # (path, content digest)
+    cwd: str
+    kinds: tuple
+    measures: tuple
+
+
+def _digest(path: Path) -> str:
+    """Content hash of ``path`` (the error's text when it cannot be read)."""
+    try:
+        return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+    except OSError as exc:
+        return f"unreadable: {exc}"
+
+
+@lru_cache(maxsize=16)
+def _load_cached(key: _LoadKey) -> Catalog:
+    return _load(key.root, key.check_values, tuple(path for path, _ in key.files))
+
+
+def _load(root: Path, check_values: bool, files: tuple[Path, ...]) -> Catalog:
+    cat = Catalog(root)
     seen: dict[str, Entry] = {}
     for path in files:
-        display = _display(Path(path))
+        display = _display(path)
         try:
             entry = load_entry(path, display, check_values)
         except CatalogError as exc:

@@ -3,6 +3,7 @@ errors, and named spectral integrals (used by the spectral-integral and ODE kind
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -66,12 +67,20 @@ class FieldError(ExpressionError):
 
 @dataclass(frozen=True)
 class FormulaContext:
-    """Names a formula may use: the entry's parameters, its clock variable and entry helpers."""
+    """Names a formula may use: the entry's parameters, its clock variable and entry helpers.
+
+    ``values`` (e.g. the entry's defaults), when given, are parameter values at which a kind
+    checks, while preparing, what only values can show (split points inside the bounds)."""
 
     parameters: Sequence[str]
     clock: str = "t"
     helpers: Mapping[str, str] = field(default_factory=dict)
     measures: Mapping[str, MeasureKind] = field(default_factory=dict)
+    values: Mapping[str, float] | None = None
+
+    def key(self) -> dict[str, Any]:
+        """What of the context, besides the compiled expressions, determines a formula's numbers."""
+        return {"clock": self.clock, "parameters": list(self.parameters)}
 
     def scope(self, spec: FormulaSpec, extra: Sequence[str] = (), with_clock: bool = True) -> Scope:
         """The formula's scope: clock, parameters, ``extra`` variables and all helpers."""
@@ -174,14 +183,35 @@ class CompiledIntegral:
     split: list[Compiled]
     include_atoms: bool
 
+    @property
+    def key(self) -> str:
+        """Canonical text of everything that determines the integral's value."""
+        return json.dumps(
+            {
+                "measure": self.measure.name,
+                "arguments": {k: c.key for k, c in self.arguments.items()},
+                "over": self.over,
+                "integrand": self.integrand.key,
+                "lower": None if self.lower is None else self.lower.key,
+                "upper": None if self.upper is None else self.upper.key,
+                "split": [c.key for c in self.split],
+                "atoms": self.include_atoms,
+            },
+            sort_keys=True,
+        )
+
     def quadrature(self, env: Mapping[str, Any]) -> Quadrature:
         """The quadrature rule at parameter values ``env`` (limits must be scalars here)."""
         args = {k: _scalar(c(env), f"measure argument '{k}'") for k, c in self.arguments.items()}
         measure = self.measure.build(**args)
         lo = None if self.lower is None else _scalar(self.lower(env), "lower limit")
         hi = None if self.upper is None else _scalar(self.upper(env), "upper limit")
-        points = sorted(_scalar(s(env), "split point") for s in self.split)
-        edges = [lo, *points, hi]
+        points = [_scalar(s(env), "split point") for s in self.split]
+        bad = _outside(points, lo, hi)
+        if bad is not None:
+            text = self.split[bad].text
+            raise EvaluationError(f"split point {bad} ('{text}') = {_outside_message(points[bad], lo, hi)}")
+        edges = [lo, *sorted(points), hi]
         pieces = []
         for i in range(len(edges) - 1):
             a, b = edges[i], edges[i + 1]
@@ -195,6 +225,16 @@ class CompiledIntegral:
         weights = np.concatenate([p.weights for p in pieces]) if pieces else np.empty(0)
         return Quadrature(nodes, weights)
 
+    def check_split(self, values: Mapping[str, float] | None, path: Sequence[PathItem]) -> None:
+        """Raise a :class:`FieldError` at the first split point outside [lower, upper], for the
+        points and limits that are constant or depend on ``values`` only."""
+        env = {k: np.float64(v) for k, v in (values or {}).items()}
+        lo, hi = (_known(c, env) for c in (self.lower, self.upper))
+        points = [np.nan if p is None else p for p in (_known(c, env) for c in self.split)]
+        bad = _outside(points, lo, hi)  # an unknown (nan) point is never outside
+        if bad is not None:
+            raise FieldError((*path, "split", bad), f"split point {_outside_message(points[bad], lo, hi)}")
+
     def evaluate(self, env: Mapping[str, Any], quad: Quadrature | None = None) -> np.ndarray:
         """Integral value, broadcast over the shape of the non-integration variables in ``env``."""
         quad = quad or self.quadrature(env)
@@ -205,6 +245,32 @@ class CompiledIntegral:
         return quad.integrate(values)
 
 
+def _known(compiled: Compiled | None, env: Mapping[str, Any]) -> float | None:
+    """The scalar value of ``compiled`` if ``env`` holds all its variables and it evaluates."""
+    if compiled is None or not compiled.variables <= env.keys():
+        return None
+    try:
+        return _scalar(compiled(env), "limit")
+    except EvaluationError:
+        return None  # reported where the formula is evaluated
+
+
+def _outside(points: Sequence[float], lo: float | None, hi: float | None) -> int | None:
+    """Index of the first point below ``lo`` or above ``hi`` (a missing limit bounds nothing)."""
+    for i, p in enumerate(points):
+        if (lo is not None and p < lo) or (hi is not None and p > hi):
+            return i
+    return None
+
+
+def _outside_message(point: float, lo: float | None, hi: float | None) -> str:
+    if lo is not None and point < lo:
+        side = f"below the lower limit {lo:.6g}"
+    else:
+        side = f"above the upper limit {hi:.6g}"
+    return f"{point:.6g} lies {side}: split points must lie within [lower, upper], they never widen it"
+
+
 def _atom_piece(edges: list[float | None]) -> int:
     """Index of the piece whose range contains 0 (where MP's atom lives)."""
     for i in range(len(edges) - 1):
@@ -212,6 +278,11 @@ def _atom_piece(edges: list[float | None]) -> int:
         if (a is None or a <= 0.0) and (b is None or b >= 0.0):
             return i
     return -1
+
+
+def full(values: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """``values`` broadcast to ``shape`` (itself when it has that shape already: solver loops)."""
+    return values if np.shape(values) == shape else np.broadcast_to(values, shape)
 
 
 def _scalar(value: Any, what: str) -> float:
@@ -227,11 +298,13 @@ def compile_integral(
     path: Sequence[PathItem],
     measures: Mapping[str, MeasureKind],
     dynamic: Sequence[str] = (),
+    values: Mapping[str, float] | None = None,
 ) -> CompiledIntegral:
     """Compile one :class:`IntegralSpec`; errors are located under ``path``.
 
     ``dynamic`` names (time, ODE state) may appear in the integrand but not in the measure's
-    arguments, the limits or the split points, which fix the quadrature rule.
+    arguments, the limits or the split points, which fix the quadrature rule. Split points
+    outside [lower, upper] are errors at their item when constant or computable from ``values``.
     """
     path = tuple(path)
     if len(spec.measure) != 1:
@@ -271,7 +344,7 @@ def compile_integral(
         for key in ("lower", "upper")
     }
     split = [static(s, (*path, "split", i)) for i, s in enumerate(spec.split)]
-    return CompiledIntegral(
+    integral = CompiledIntegral(
         measure=kind,
         arguments=args,
         over=spec.over,
@@ -281,6 +354,8 @@ def compile_integral(
         split=split,
         include_atoms=spec.atom == "include",
     )
+    integral.check_split(values, path)
+    return integral
 
 
 def require_finite(

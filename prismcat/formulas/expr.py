@@ -3,16 +3,24 @@
 Expressions are written in Python syntax but only a tiny, audited subset is accepted: numbers,
 names, ``+ - * / **``, unary minus, one-step comparisons (for ``where``) and calls to a fixed
 table of vectorised numpy functions. The text is parsed with :mod:`ast` and every node is
-checked; accepted trees are compiled into closures over numpy operations. Nothing is ever
-passed to ``eval``/``exec`` and no attribute of any object is reachable from an expression.
+checked; accepted trees become a small tree of :class:`Node` objects (helpers inlined), which is
+compiled into closures over numpy operations. Nothing is ever passed to ``eval``/``exec`` and no
+attribute of any object is reachable from an expression.
+
+The node tree gives every compiled expression a canonical text (:attr:`Compiled.key`, what caches
+key on) and lets a solver fold the parts that do not change during a solve
+(:meth:`Compiled.bind`).
 """
 
 from __future__ import annotations
 
 import ast
 import difflib
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+import operator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -40,18 +48,35 @@ class Function:
     doc: str
 
 
-_BINARY: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: np.add,
-    ast.Sub: np.subtract,
-    ast.Mult: np.multiply,
-    ast.Div: np.divide,
-    ast.Pow: np.power,
+_BINARY: dict[type, str] = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow"}
+_COMPARE: dict[type, str] = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge"}
+_OPS: dict[str, Callable[..., Any]] = {
+    "add": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "div": np.divide,
+    "pow": np.power,
+    "neg": np.negative,
+    "lt": np.less,
+    "le": np.less_equal,
+    "gt": np.greater,
+    "ge": np.greater_equal,
 }
-_COMPARE: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Lt: np.less,
-    ast.LtE: np.less_equal,
-    ast.Gt: np.greater,
-    ast.GtE: np.greater_equal,
+# The same operations as Python operators: identical on numpy scalars and arrays, a few times
+# faster on scalars, but Python floats would divide by zero into an exception and take
+# fractional powers of negative numbers into complex values. Only for bound expressions, whose
+# callers pass numpy values (pow keeps np.power: ndarray ** 0.5 would take a square root).
+_NUMPY_ONLY_OPS: dict[str, Callable[..., Any]] = {
+    **_OPS,
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "div": operator.truediv,
+    "neg": operator.neg,
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
 }
 _FORBIDDEN: dict[type, str] = {
     ast.Attribute: "attribute access",
@@ -77,14 +102,172 @@ _FORBIDDEN: dict[type, str] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
+class Node:
+    """One operation of a compiled expression: ``op`` applied to ``args``.
+
+    ``op`` is ``const`` (``value``: the number), ``var`` (``value``: the name), ``call``
+    (``value``: the function name, ``impl`` its implementation) or a key of ``_OPS``.
+    Helpers are inlined as shared sub-trees, so a tree is a DAG.
+    """
+
+    op: str
+    args: tuple[Node, ...] = ()
+    value: Any = None
+    impl: Callable[..., Any] | None = field(default=None, repr=False)
+
+    def apply(self, values: Sequence[Any]) -> Any:
+        """This operation on already evaluated operands (as its closure computes it)."""
+        return _operation(self, _OPS)(*values)
+
+
+def _postorder(roots: Sequence[Node], done: Mapping[int, Any] | None = None) -> list[Node]:
+    """Distinct nodes below ``roots`` (not in ``done``), operands first; iterative, since an
+    expression with helpers inlined can be deeper than Python's recursion limit allows."""
+    seen: set[int] = set(done or ())
+    order: list[Node] = []
+    stack: list[tuple[Node, bool]] = [(r, False) for r in reversed(roots)]
+    while stack:
+        node, ready = stack.pop()
+        if id(node) in seen:
+            continue
+        if ready:
+            seen.add(id(node))
+            order.append(node)
+            continue
+        stack.append((node, True))
+        stack.extend((a, False) for a in reversed(node.args))
+    return order
+
+
+def canonical(roots: Sequence[Node]) -> str:
+    """A text that equals another's exactly when the (unbound) trees compute the same operations.
+
+    Distinct sub-trees are numbered in post-order and listed once, so a shared helper costs its
+    size once, never its expanded size."""
+    lines: list[str] = []
+    numbers: dict[tuple, int] = {}
+    number: dict[int, int] = {}
+    for node in _postorder(roots):
+        value = repr(float(node.value)) if node.op == "const" else node.value
+        signature = (node.op, value, tuple(number[id(a)] for a in node.args))
+        if signature not in numbers:
+            numbers[signature] = len(lines)
+            label = node.op if value is None else f"{node.op}:{value}"
+            lines.append(f"{label}({','.join(map(str, signature[2]))})")
+        number[id(node)] = numbers[signature]
+    return ";".join(lines) + " -> " + ",".join(str(number[id(r)]) for r in roots)
+
+
+class _Builder:
+    """Turns nodes into closures and variable sets; a shared sub-tree is built once.
+
+    The memo holds each node, so an ``id`` is never reused while it is a key."""
+
+    def __init__(self, ops: Mapping[str, Callable[..., Any]] = _OPS) -> None:
+        self._memo: dict[int, tuple[Node, Evaluator, frozenset[str]]] = {}
+        self._ops = ops
+
+    def build(self, root: Node) -> tuple[Evaluator, frozenset[str]]:
+        memo = self._memo
+        for node in _postorder([root], memo):
+            parts = [memo[id(a)] for a in node.args]
+            names = frozenset({node.value}) if node.op == "var" else frozenset().union(*(p[2] for p in parts))
+            memo[id(node)] = (node, _closure(node, [p[1] for p in parts], self._ops), names)
+        return memo[id(root)][1:]
+
+
+def _is_two(node: Node) -> bool:
+    return node.op == "const" and np.ndim(node.value) == 0 and node.value == 2
+
+
+def _operation(node: Node, ops: Mapping[str, Callable[..., Any]]) -> Callable[..., Any]:
+    """The function an operation node applies to its operands' values."""
+    if node.op == "call":
+        assert node.impl is not None
+        return node.impl
+    if node.op == "pow" and _is_two(node.args[1]):
+        return lambda x, _: np.square(x)  # exact, and ten times faster than power for complex
+    return ops[node.op]
+
+
+def _closure(node: Node, args: list[Evaluator], ops: Mapping[str, Callable[..., Any]]) -> Evaluator:
+    """numpy closure evaluating ``node`` from the closures of its operands."""
+    if node.op == "const":
+        const = node.value
+        return lambda env: const
+    if node.op == "var":
+        name = node.value
+        return lambda env: env[name]
+    fn = _operation(node, ops)
+    if len(args) == 1:
+        (arg,) = args
+        return lambda env: fn(arg(env))
+    if len(args) == 2:
+        left, right = args
+        return lambda env: fn(left(env), right(env))
+    return lambda env: fn(*[a(env) for a in args])
+
+
+def _fold(root: Node, values: Mapping[str, Any]) -> Node:
+    """``root`` with the variables in ``values`` replaced and constant sub-trees evaluated."""
+    new: dict[int, Node] = {}
+    for node in _postorder([root]):
+        if node.op == "var":
+            new[id(node)] = Node("const", value=values[node.value]) if node.value in values else node
+            continue
+        args = tuple(new[id(a)] for a in node.args)
+        out = Node(node.op, args, node.value, node.impl) if args else node
+        if args and all(a.op == "const" for a in args):
+            try:
+                with np.errstate(all="ignore"):
+                    out = Node("const", value=out.apply([a.value for a in args]))
+            except (ValueError, TypeError, ArithmeticError, IndexError):
+                pass  # left to fail, with its message, when evaluated
+        new[id(node)] = out
+    return new[id(root)]
+
+
+# Operations f with f(conj z) = conj f(z) (numpy's complex functions follow C99, branch cuts
+# included); abs and real give real values, which are their own conjugates.
+_CONJUGATION_SAFE = frozenset(
+    {"const", "var", "add", "sub", "mul", "div", "pow", "neg", "abs", "real"}
+    | {"exp", "expm1", "log", "log1p", "sqrt", "tanh", "sinh", "cosh", "sin", "cos", "arccos", "arctan"}
+)
+
+
+def commutes_with_conjugation(compiled: Compiled, complex_names: frozenset[str]) -> bool:
+    """Whether conjugating the variables ``complex_names`` conjugates the value (all others being
+    real): every operation on a complex operand is in a conjugation-safe table. Orderings
+    (comparisons, minimum, maximum, clip, pos), imag and sign are not, nor is a real base to a
+    complex power (a negative base sits on the cut of log with +0j, its conjugate would not)."""
+    complex_ids: set[int] = set()
+    for node in _postorder([compiled.tree]):
+        operands = [id(a) in complex_ids for a in node.args]
+        if not (any(operands) or (node.op == "var" and node.value in complex_names)):
+            continue
+        complex_ids.add(id(node))
+        name = node.value if node.op == "call" else node.op
+        safe = name in _CONJUGATION_SAFE and not (name == "pow" and not operands[0])
+        if not (safe or (name == "mp_stieltjes" and not operands[0])):  # a real ratio, a complex point
+            return False
+    return True
+
+
+@dataclass(frozen=True, eq=False)
 class Compiled:
     """A checked, compiled expression. Call it with an environment of numpy arrays."""
 
     text: str
-    fn: Evaluator
-    variables: frozenset[str]
+    tree: Node
     depth: int
+    fn: Evaluator = field(repr=False)
+    variables: frozenset[str]
+
+    @classmethod
+    def build(cls, text: str, tree: Node, depth: int, builder: _Builder | None = None) -> Compiled:
+        fn, names = (builder or _Builder()).build(tree)
+        return cls(text, tree, depth, fn, names)
 
     def __call__(self, env: Env) -> np.ndarray:
         """Evaluate; numeric misuse (shapes that do not broadcast, a complex value where a real
@@ -94,6 +277,40 @@ class Compiled:
                 return np.asarray(self.fn(env))
         except (ValueError, TypeError, ArithmeticError, IndexError) as exc:
             raise EvaluationError(f"cannot evaluate '{self.text}': {type(exc).__name__}: {exc}") from None
+
+    @cached_property
+    def key(self) -> str:
+        """Canonical text of the operations (helpers inlined): equal keys, equal numbers."""
+        return canonical([self.tree])
+
+    def bind(self, values: Mapping[str, Any]) -> Compiled:
+        """The expression with ``values`` fixed and every sub-expression of them computed once.
+
+        For solver loops: the values, and the variables it is called with, must be numpy scalars
+        or arrays (Python floats would change division by zero and negative powers)."""
+        values = {
+            k: v if isinstance(v, np.ndarray | np.generic) else np.asarray(v)[()] for k, v in values.items()
+        }
+        return Compiled.build(self.text, _fold(self.tree, values), self.depth, _Builder(_NUMPY_ONLY_OPS))
+
+
+def _numpy(value: Any) -> Any:
+    """``value`` as numpy: arrays and numpy scalars as they are, Python numbers as float64/complex128."""
+    if isinstance(value, np.ndarray | np.generic):
+        return value
+    return np.complex128(value) if isinstance(value, complex) else np.float64(value)
+
+
+@contextmanager
+def evaluating(what: str) -> Iterator[None]:
+    """What :meth:`Compiled.__call__` does around one call, around a whole computation that calls
+    ``Compiled.fn`` directly (a solver's inner loop): numpy warnings off, numeric misuse raised as
+    an :class:`EvaluationError` naming ``what``."""
+    try:
+        with np.errstate(all="ignore"):
+            yield
+    except (ValueError, TypeError, ArithmeticError, IndexError) as exc:
+        raise EvaluationError(f"cannot evaluate {what}: {type(exc).__name__}: {exc}") from None
 
 
 def _depth(node: ast.AST) -> int:
@@ -158,6 +375,7 @@ class Scope:
         self.functions = dict(STANDARD_FUNCTIONS if functions is None else functions)
         self._compiled: dict[str, Compiled] = {}
         self._compiling: list[str] = []
+        self._builder = _Builder()
         for name in self.helpers:
             if name in self.variables or name in CONSTANTS or name in self.functions:
                 raise HelperError(name, f"helper '{name}' shadows a name that is already defined")
@@ -172,9 +390,8 @@ class Scope:
         return [*self.variables, *self.helpers, *CONSTANTS]
 
     def compile(self, text: str) -> Compiled:
-        tree = parse(text)
-        fn, names, depth = self._node(tree, text)
-        return Compiled(text, fn, frozenset(names), depth)
+        node, depth = self._node(parse(text), text)
+        return Compiled.build(text, node, depth, self._builder)
 
     def helper(self, name: str) -> Compiled:
         if name in self._compiled:
@@ -197,15 +414,14 @@ class Scope:
         return compiled
 
     # -- compilation of single nodes -------------------------------------------------------
-    def _node(self, node: ast.AST, text: str) -> tuple[Evaluator, set[str], int]:
+    def _node(self, node: ast.AST, text: str) -> tuple[Node, int]:
         off = getattr(node, "col_offset", None)
         if isinstance(node, ast.Constant):
             value = node.value
             if isinstance(value, bool) or not isinstance(value, int | float):
                 kind = type(value).__name__
                 raise ExpressionError(f"only numbers are allowed as constants, not {kind}", text, off)
-            const = np.float64(value) if abs(value) < 1e308 else np.float64(np.inf)
-            return (lambda env: const), set(), 1
+            return Node("const", value=np.float64(value) if abs(value) < 1e308 else np.float64(np.inf)), 1
         if isinstance(node, ast.Name):
             return self._name(node.id, text, off)
         if isinstance(node, ast.BinOp):
@@ -213,13 +429,12 @@ class Scope:
             if op is None:
                 sym = type(node.op).__name__
                 raise ExpressionError(f"operator {sym} is not allowed (use + - * / **)", text, off)
-            lf, ln, ld = self._node(node.left, text)
-            rf, rn, rd = self._node(node.right, text)
-            return (lambda env: op(lf(env), rf(env))), ln | rn, 1 + max(ld, rd)
+            (left, ld), (right, rd) = self._node(node.left, text), self._node(node.right, text)
+            return Node(op, (left, right)), 1 + max(ld, rd)
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.USub):
-                f, n, d = self._node(node.operand, text)
-                return (lambda env: np.negative(f(env))), n, d + 1
+                operand, d = self._node(node.operand, text)
+                return Node("neg", (operand,)), d + 1
             if isinstance(node.op, ast.UAdd):
                 return self._node(node.operand, text)
             raise ExpressionError("only unary minus and plus are allowed", text, off)
@@ -229,29 +444,27 @@ class Scope:
             cmp = _COMPARE.get(type(node.ops[0]))
             if cmp is None:
                 raise ExpressionError("only <, <=, > and >= comparisons are allowed", text, off)
-            lf, ln, ld = self._node(node.left, text)
-            rf, rn, rd = self._node(node.comparators[0], text)
-            return (lambda env: cmp(lf(env), rf(env))), ln | rn, 1 + max(ld, rd)
+            (left, ld), (right, rd) = self._node(node.left, text), self._node(node.comparators[0], text)
+            return Node(cmp, (left, right)), 1 + max(ld, rd)
         if isinstance(node, ast.Call):
             return self._call(node, text)
         what = _FORBIDDEN.get(type(node), type(node).__name__)
         raise ExpressionError(f"{what} not allowed in expressions", text, off)
 
-    def _name(self, name: str, text: str, off: int | None) -> tuple[Evaluator, set[str], int]:
+    def _name(self, name: str, text: str, off: int | None) -> tuple[Node, int]:
         _check_identifier(name, text, off)
         if name in self.variables:
-            return (lambda env: env[name]), {name}, 1
+            return Node("var", value=name), 1
         if name in self.helpers:
             h = self.helper(name)
-            return h.fn, set(h.variables), h.depth
+            return h.tree, h.depth
         if name in CONSTANTS:
-            const = np.float64(CONSTANTS[name])
-            return (lambda env: const), set(), 1
+            return Node("const", value=np.float64(CONSTANTS[name])), 1
         if name in self.functions:
             raise ExpressionError(f"'{name}' is a function; call it as {name}(...)", text, off)
         raise ExpressionError(unknown_name_message(name, self.known()), text, off)
 
-    def _call(self, node: ast.Call, text: str) -> tuple[Evaluator, set[str], int]:
+    def _call(self, node: ast.Call, text: str) -> tuple[Node, int]:
         off = node.col_offset
         if not isinstance(node.func, ast.Name):
             self._node(node.func, text)  # a forbidden callee (lambda, attribute, ...) names itself
@@ -274,12 +487,12 @@ class Scope:
                 else f"{func.min_args} to {func.max_args}"
             )
             raise ExpressionError(f"{name}() takes {want} argument(s), got {n}", text, off)
-        parts = [self._node(a, text) for a in node.args]
-        fns = [p[0] for p in parts]
-        names = set().union(*(p[1] for p in parts)) if parts else set()
-        depth = 1 + max((p[2] for p in parts), default=0)
-        impl = func.impl
-        return (lambda env: impl(*[f(env) for f in fns])), names, depth
+        args, depth = [], 0
+        for a in node.args:
+            arg, d = self._node(a, text)
+            args.append(arg)
+            depth = max(depth, d)
+        return Node("call", tuple(args), func.name, func.impl), depth + 1
 
 
 class HelperError(ExpressionError):

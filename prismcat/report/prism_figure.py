@@ -17,7 +17,11 @@ CORNERS = {
     frozenset({"mean-field", "free"}): np.array([0.75, 0.55]),
 }
 LEVEL = {"small-data": 0.0, "large-data": 1.5, None: 0.75}
-LABEL_SHIFT = {"mean-field": np.array([-0.1, 0.0]), "free": np.array([0.1, 0.0]), "narrow-latent": np.array([0.0, -0.3])}
+LABEL_SHIFT = {
+    "mean-field": np.array([-0.1, 0.0]),
+    "free": np.array([0.1, 0.0]),
+    "narrow-latent": np.array([0.0, -0.3]),
+}
 SHORT = {"large-data": "LD", "small-data": "SD", "mean-field": "MF", "narrow-latent": "NL", "free": "FR"}
 
 
@@ -46,8 +50,12 @@ def draw(ax, status: Mapping[str, str], legend: bool = True) -> None:
     # rectangular faces (one per triangle face), then the two triangles
     for face in TRIANGLE_FACES:
         ends = [c for c in CORNERS if face in c]
-        pts = [_corner(ends[0], "small-data"), _corner(ends[1], "small-data"),
-               _corner(ends[1], "large-data"), _corner(ends[0], "large-data")]
+        pts = [
+            _corner(ends[0], "small-data"),
+            _corner(ends[1], "small-data"),
+            _corner(ends[1], "large-data"),
+            _corner(ends[0], "large-data"),
+        ]
         ax.add_patch(Polygon(pts, closed=True, facecolor=colour(face), alpha=0.18, edgecolor="none"))
         centre = np.mean(pts, axis=0) + LABEL_SHIFT[face]
         ax.text(*centre, SHORT[face], ha="center", va="center", fontsize=9, color=colour(face), weight="bold")
@@ -108,7 +116,11 @@ def point_position(strength: Mapping[str, float], scale: float = 3.0) -> np.ndar
         (f, cf), (g, cg) = on
         corner = CORNERS[frozenset({f, g})]
         theta = cg / (cf + cg)
-        target = mid[f] + 2 * theta * (corner - mid[f]) if theta < 0.5 else corner + (2 * theta - 1) * (mid[g] - corner)
+        target = (
+            mid[f] + 2 * theta * (corner - mid[f])
+            if theta < 0.5
+            else corner + (2 * theta - 1) * (mid[g] - corner)
+        )
     reach = np.tanh(math.hypot(*(v for _, v in on)) / scale)
     xy = centre + reach * (target - centre)
     return np.array([xy[0], xy[1] + height])

@@ -18,14 +18,26 @@ def results_json(records: dict[str, Any]) -> str:
     return json.dumps(records, indent=1, allow_nan=False) + "\n"
 
 
-def write_report(v: Validation, catalog: Any, out_dir: str | Path) -> dict[str, Path]:
-    """Write the three report files into ``out_dir`` (each atomically); return their paths."""
+def write_report(
+    v: Validation, catalog: Any, out_dir: str | Path, *, workers: int | None = None
+) -> dict[str, Path]:
+    """Write the three report files of a validation into ``out_dir`` (each atomically); return
+    their paths."""
+    return write_records(to_records(v), catalog, out_dir, workers=workers)
+
+
+def write_records(
+    records: dict[str, Any], catalog: Any, out_dir: str | Path, *, workers: int | None = None
+) -> dict[str, Path]:
+    """Write the three report files of ``records`` (a validation's ``results.json`` content, e.g.
+    :func:`prismcat.validation.runner.to_records` or a saved file) into ``out_dir``, each
+    atomically; return their paths. ``workers``: processes drawing the figures (see
+    :func:`prismcat.report.figures.entry_pngs`)."""
     out = Path(out_dir)
-    records = to_records(v)
     paths = {"json": out / "results.json", "markdown": out / "report.md", "html": out / "report.html"}
     write_atomic(paths["json"], results_json(records))
     write_atomic(paths["markdown"], markdown(records))
-    write_atomic(paths["html"], html_report(records, catalog))
+    write_atomic(paths["html"], html_report(records, catalog, workers=workers))
     return paths
 
 
@@ -54,7 +66,8 @@ def markdown(records: dict[str, Any]) -> str:
     lines = [
         "# prismcat validation report",
         "",
-        f"Backend `{records['backend']}`, profile `{records['profile']}`, prismcat {records['prismcat_version']}: "
+        f"Backend `{records['backend']}`, profile `{records['profile']}`, "
+        f"prismcat {records['prismcat_version']}: "
         f"**{s['passed']} passed, {s['failed']} failed, {s['errors']} errors** of {s['total']} entries.",
         "",
         "| entry | cell | status | error at largest N (train / pop) | fitted rate (train / pop) | checks |",
@@ -72,7 +85,8 @@ def markdown(records: dict[str, Any]) -> str:
 
 
 CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1150px;color:#222}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1150px;
+color:#222}
 table{border-collapse:collapse;margin:0.6em 0;font-size:0.9em}
 td,th{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}
 th{background:#f3f3f3}.pass{color:#2e9e44;font-weight:bold}.fail{color:#d62728;font-weight:bold}
@@ -106,16 +120,27 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def html_report(records: dict[str, Any], catalog: Any) -> str:
+def _figure_job(rec: dict[str, Any], catalog: Any) -> figures.Job:
+    entry = catalog.entries.get(rec["id"])
+    clock = entry.clock_name if entry else "t"
+    quantities = {loss: entry.spec_quantity(loss) for loss in ("train", "population")} if entry else {}
+    return rec, clock, quantities
+
+
+def html_report(records: dict[str, Any], catalog: Any, *, workers: int | None = None) -> str:
+    """The self-contained HTML report (figures embedded as PNG); ``workers`` as for
+    :func:`prismcat.report.figures.entry_pngs`."""
     statuses = {r["id"]: r["status"] for r in records["entries"]}
     cell_entries = {cid: [e.id for e in es] for cid, es in catalog.by_cell().items()}
     prism = figures.prism_png(cell_status(statuses, cell_entries))
+    pngs = figures.entry_pngs([_figure_job(rec, catalog) for rec in records["entries"]], workers=workers)
     s = records["summary"]
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>prismcat validation report</title>",
         f"<style>{CSS}</style></head><body>",
         "<h1>prismcat validation report</h1>",
-        f"<p>Backend <code>{html.escape(records['backend'])}</code>, profile <code>{records['profile']}</code>, "
+        f"<p>Backend <code>{html.escape(records['backend'])}</code>, "
+        f"profile <code>{records['profile']}</code>, "
         f"prismcat {records['prismcat_version']}: <b>{s['passed']} passed, {s['failed']} failed, "
         f"{s['errors']} errors</b> of {s['total']} entries "
         f"<span class='small'>(wall time {records['timing']['total_s']:.1f} s)</span>.</p>",
@@ -133,18 +158,20 @@ def html_report(records: dict[str, Any], catalog: Any) -> str:
             f"<td class='small'>{html.escape(rec['message'])}</td></tr>"
         )
     parts.append("</table>")
-    for rec in records["entries"]:
-        entry = catalog.entries.get(rec["id"])
-        clock = entry.clock_name if entry else "t"
-        quantities = {loss: entry.spec_quantity(loss) for loss in ("train", "population")} if entry else {}
-        parts.append(f"<section id='{rec['id']}'><h2>{html.escape(rec['id'])}: {html.escape(rec['title'])}</h2>")
+    for rec, image in zip(records["entries"], pngs, strict=True):
         parts.append(
-            f"<p>Cell <code>{rec['cell']}</code> ({rec['cell_kind']}), file <code>{html.escape(str(rec['file']))}</code>. "
+            f"<section id='{rec['id']}'><h2>{html.escape(rec['id'])}: {html.escape(rec['title'])}</h2>"
+        )
+        parts.append(
+            f"<p>Cell <code>{rec['cell']}</code> ({rec['cell_kind']}), "
+            f"file <code>{html.escape(str(rec['file']))}</code>. "
             f"Status {_status(rec['status'])}.</p>"
         )
         if rec["message"]:
             parts.append(f"<p class='small'>{html.escape(rec['message'])}</p>")
-        checks = [{"checker": c["checker"], "status": c["status"], "reason": c["message"]} for c in rec["checks"]]
+        checks = [
+            {"checker": c["checker"], "status": c["status"], "reason": c["message"]} for c in rec["checks"]
+        ]
         if checks:
             rows = "".join(
                 f"<tr><td>{c['checker']}</td><td>{_status(c['status'])}</td><td>{html.escape(c['reason'])}</td></tr>"
@@ -154,7 +181,7 @@ def html_report(records: dict[str, Any], catalog: Any) -> str:
         for c in rec["checks"]:
             if c["table"] and c["checker"] in ("convergence", "cauchy", "consistency"):
                 parts.append(f"<p class='small'>{c['checker']}:</p>" + _table(c["table"]))
-        parts.append(_img(figures.entry_png(rec, clock, quantities), f"curves of {rec['id']}"))
+        parts.append(_img(image, f"curves of {rec['id']}"))
         parts.append("</section>")
     parts.append(f"<p class='small'>Status colours: {', '.join(f'{k} {v}' for k, v in COLOURS.items())}.</p>")
     parts.append("</body></html>")

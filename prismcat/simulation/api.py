@@ -66,8 +66,16 @@ def backends() -> list[dict[str, Any]]:
 
 
 def get_simulator(name: str) -> Simulator:
+    from prismcat.plugins import conflict
+
     sims = simulators()
     if name not in sims:
+        owners = conflict("register_simulators", name)
+        if owners:
+            raise PluginError(
+                f"simulator backend '{name}' is registered by more than one plugin ({', '.join(owners)}): "
+                "uninstall all but one ('prismcat plugins' lists them)"
+            )
         known = ", ".join(sims) or "none installed"
         raise PluginError(f"no simulator backend '{name}' (installed: {known})")
     sim = sims[name]

@@ -44,6 +44,11 @@ class Simulator:
         """Whether the backend can run here, and why not if it cannot."""
         return True, ""
 
+    def fingerprint(self) -> dict[str, str]:
+        """What else determines this backend's numbers: library versions, the device. It goes into
+        the cache key with the problem and a hash of the backend package's source."""
+        return {}
+
     def integrate(self, prepared: Prepared) -> Integrated:
         raise NotImplementedError
 

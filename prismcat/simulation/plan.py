@@ -115,23 +115,31 @@ def _rate(lam_max: float, problem: Problem) -> float:
     return 4.0 * lam_max * max(1.0, p_max)
 
 
-def prepare(problems: list[Problem]) -> Prepared:
-    """Draw, choose the formulation and build the host arrays for one batch (float64)."""
-    p0 = problems[0]
-    if any(p.batch_key() != p0.batch_key() for p in problems):
-        raise ProblemError("a batch must hold problems that differ only by seed")
-    d, n = p0.d, p0.n
-    times = np.asarray(p0.times)
-    lam_max_est = (1.0 + math.sqrt(d / n)) ** 2
-    rate = _rate(lam_max_est, p0)
-    integ = p0.integrator
-    f32 = p0.dtype == "float32"
-    if integ.rtol is None or integ.atol is None:
-        integ = replace(
-            integ,
-            rtol=integ.rtol if integ.rtol is not None else (1e-6 if f32 else 1e-10),
-            atol=integ.atol if integ.atol is not None else (1e-8 if f32 else 1e-12),
-        )
+@dataclass(frozen=True)
+class Resolved:
+    """What a problem's settings resolve to before any data is drawn: the integrator with its
+    defaults filled in, the formulation the cost model picks, and the estimates behind them."""
+
+    integrator: Integrator
+    formulation: str
+    evals: float
+    rate: float
+    costs: dict
+
+
+def resolve(problem: Problem) -> Resolved:
+    """Fill the integrator's defaults (tolerances by dtype, a stable dt for fixed steps) and choose
+    the formulation; a function of the problem's settings alone, so cache keys can use it."""
+    d, n = problem.d, problem.n
+    times = np.asarray(problem.times)
+    rate = _rate((1.0 + math.sqrt(d / n)) ** 2, problem)
+    integ = problem.integrator
+    f32 = problem.dtype == "float32"
+    integ = replace(
+        integ,
+        rtol=integ.rtol if integ.rtol is not None else (1e-6 if f32 else 1e-10),
+        atol=integ.atol if integ.atol is not None else (1e-8 if f32 else 1e-12),
+    )
     if integ.method != "adaptive" and integ.dt is None:
         default = min(0.02, 0.5 / rate) if integ.method == "rk4" else min(1e-3, 0.1 / rate)
         integ = replace(integ, dt=default)
@@ -139,7 +147,24 @@ def prepare(problems: list[Problem]) -> Prepared:
         evals = STAGES["adaptive"] * (40 + min(rate * times[-1], 2e3))
     else:
         evals = STAGES[integ.method] * times[-1] / integ.dt
-    formulation, costs = choose(p0, evals)
+    formulation, costs = choose(problem, evals)
+    return Resolved(integ, formulation, float(evals), rate, costs)
+
+
+def resolved_json(problem: Problem) -> dict:
+    """The problem's JSON with its integrator and formulation resolved (what the numbers depend on)."""
+    r = resolve(problem)
+    return replace(problem, integrator=r.integrator, formulation=r.formulation).to_json()
+
+
+def prepare(problems: list[Problem]) -> Prepared:
+    """Draw, choose the formulation and build the host arrays for one batch (float64)."""
+    p0 = problems[0]
+    if any(p.batch_key() != p0.batch_key() for p in problems):
+        raise ProblemError("a batch must hold problems that differ only by seed")
+    times = np.asarray(p0.times)
+    res = resolve(p0)
+    integ, formulation, evals, costs, rate = res.integrator, res.formulation, res.evals, res.costs, res.rate
     parts = [_prepare_one(p, formulation) for p in problems]  # one seed's X in memory at a time
     state0 = np.stack([q["state0"] for q in parts])
     trS = np.array([q["trS"] for q in parts])

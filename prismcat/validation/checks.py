@@ -145,7 +145,7 @@ def bootstrap_slopes(
         return fitted, float("nan")
     idx = np.random.default_rng(seed).integers(0, n_seeds, size=(reps, n_seeds))
     with np.errstate(divide="ignore", invalid="ignore"):
-        logs = np.log([[f(s[row]) for row in idx] for f, s in zip(statistics, samples, strict=True)])
+        logs = np.log([np.asarray(f(s[idx]), dtype=float) for f, s in zip(statistics, samples, strict=True)])
     ok = np.all(np.isfinite(logs), axis=0)
     if ok.sum() < 10:
         return fitted, float("nan")
@@ -157,11 +157,14 @@ def distance_statistic(name: str, limit: np.ndarray | None = None):
     """The distance of a (seeds x times) array of curves (or of per-seed differences if
     ``limit`` is None): 'mean_curve' sup_t |seed mean|, 'mean_error' mean over seeds of sup_t."""
 
-    def stat(curves: np.ndarray) -> float:
-        dev = curves if limit is None else curves - limit[None, :]
+    def stat(curves: np.ndarray) -> float | np.ndarray:
+        """A float for one (seeds x times) array; an array for a stack of them (leading axes)."""
+        dev = curves if limit is None else curves - limit
         if name == "mean_curve":
-            return float(np.max(np.abs(dev.mean(axis=0))))
-        return float(np.mean(np.max(np.abs(dev), axis=1)))
+            out = np.max(np.abs(dev.mean(axis=-2)), axis=-1)
+        else:
+            out = np.mean(np.max(np.abs(dev), axis=-1), axis=-1)
+        return float(out) if np.ndim(out) == 0 else out
 
     return stat
 

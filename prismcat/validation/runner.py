@@ -8,8 +8,6 @@ content hash, so a re-run, or a run killed half-way, recomputes nothing it alrea
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import time
 import traceback
 from collections.abc import Sequence
@@ -21,7 +19,7 @@ import numpy as np
 import prismcat
 from prismcat.catalog.entry import Entry
 from prismcat.catalog.loader import Catalog
-from prismcat.errors import EvaluationError, PluginError, PrismcatError
+from prismcat.errors import EvaluationError, Interrupted, PluginError, PrismcatError
 from prismcat.plugins import collect
 from prismcat.simulation import SimulationError
 from prismcat.validation.cache import DiskCache, content_key
@@ -65,29 +63,37 @@ class EntryRun:
         return "; ".join(bad)
 
 
-def design_digest(entry: Entry) -> str:
-    """Hash of the parts of an entry that define its problems."""
-    spec = entry.spec
-    parts = {
-        k: spec.model_dump(mode="json", by_alias=True)[k]
-        for k in ("scaling", "parameters", "clock", "validation")
-    }
-    return hashlib.sha256(json.dumps([entry.id, parts], sort_keys=True).encode()).hexdigest()
+def simulation_fingerprint(backend: str) -> dict[str, Any]:
+    """The code-and-machine half of every cache key for ``backend`` (see
+    :mod:`prismcat.simulation.fingerprint`); raises PluginError if the backend is not usable."""
+    from prismcat.simulation import get_simulator
+    from prismcat.simulation.fingerprint import fingerprint
+
+    return fingerprint(get_simulator(backend))
 
 
 def plan_tasks(
-    entry: Entry, settings: Settings, backend: str, seeds_per_task: int | None = None
+    entry: Entry,
+    settings: Settings,
+    backend: str,
+    seeds_per_task: int | None = None,
+    fingerprint: dict[str, Any] | None = None,
 ) -> list[Task]:
-    """One task per rung and batch of seeds (all seeds of a rung in one batch by default). The
-    cache key covers the batch's problems, so a different split recomputes rather than mixes."""
+    """One task per rung and batch of seeds (all seeds of a rung in one batch by default).
+
+    The cache key is the resolved problems of the batch (a different split recomputes rather than
+    mixes) and ``fingerprint``; nothing else of the entry (tolerances, slack, formulas) is in it.
+    """
+    from prismcat.simulation.plan import resolved_json
+
     tasks = []
-    digest = design_digest(entry)
     for i, p in enumerate(ladder(entry, settings)):
         size = seeds_per_task or len(p.problems)
         for part, start in enumerate(range(0, len(p.problems), size)):
             batch = p.problems[start : start + size]
-            key = content_key("curves", digest, [q.digest() for q in batch], backend)
-            tasks.append(Task(entry.id, i, part, p, batch, backend, key))
+            problems = [resolved_json(q) for q in batch]
+            key = content_key("curves", problems, fingerprint or {"backend": backend})
+            tasks.append(Task(entry.id, i, part, p, batch, backend, key, [content_key(q) for q in problems]))
     return tasks
 
 
@@ -129,7 +135,8 @@ class Validation:
     profile: str
     started: str
     seconds: float
-    cache: dict[str, int]
+    cache: dict[str, Any]
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -148,91 +155,159 @@ def validate(
     timeout: float | None = None,
     seeds_per_task: int | None = None,
     dtype: str = "float64",
+    jobs: int | None = None,
 ) -> Validation:
     """Validate entries ``ids`` (default: all) of ``catalog``: simulate, measure, check.
 
-    ``seed_offset`` shifts every seed (a robustness check of the tolerances: seeds are 0, 1, ...
-    by default, so a given command is reproducible).
+    Simulations run on ``executor``, by default a pool of ``jobs`` local processes (default: every
+    core, or ``$PRISMCAT_JOBS``). ``seed_offset`` shifts every seed (a robustness check of the
+    tolerances: seeds are 0, 1, ... by default, so a given command is reproducible). Ctrl-C stops
+    the run with :class:`Interrupted`; every task finished by then is in the cache.
     """
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     t_start = time.perf_counter()
     cache = cache or DiskCache(None)
-    executor = executor or InProcessExecutor(timeout)
     entries = [catalog.get(i) for i in ids] if ids else list(catalog)
     registry = checkers()
-    runs: dict[str, EntryRun] = {}
-    tasks: list[Task] = []
-    for entry in entries:
-        run = runs[entry.id] = EntryRun(entry, None)
-        try:
-            run.settings = settings_for(entry, profile, seed_offset, dtype)
-            tasks.extend(plan_tasks(entry, run.settings, backend, seeds_per_task))
-        except PrismcatError as exc:
-            run.error = str(exc)
-    sims: dict[tuple[str, int, int], dict[str, np.ndarray]] = {}
-    todo = []
-    for task in tasks:
-        hit = cache.get(task.key)
-        if hit is not None:
-            sims[(task.entry_id, task.index, task.part)] = hit
-        else:
-            todo.append(task)
-    seconds: dict[str, float] = {}
-    bar = _progress(len(tasks), len(tasks) - len(todo), progress)
-    for task, value, exc in executor.map(Task.run, todo):
-        bar.update(1)
-        bar.set_postfix_str(f"{task.entry_id} N={task.point.N:g}")
-        run = runs[task.entry_id]
-        if exc is not None:
-            if not run.error:
-                run.error = _describe(exc, f"simulating {task.point.label()}")
-            continue
-        seconds[task.entry_id] = seconds.get(task.entry_id, 0.0) + float(value.pop("seconds"))
-        cache.put(task.key, value)
-        sims[(task.entry_id, task.index, task.part)] = value
-    bar.close()
-    for entry in entries:
+    runs: dict[str, EntryRun] = {e.id: EntryRun(e, None) for e in entries}
+    phases: dict[str, float] = {}
+    tasks = _plan(runs, backend, profile, seed_offset, dtype, seeds_per_task)
+    phases["plan"] = time.perf_counter() - t_start
+    t0 = time.perf_counter()
+    own = executor is None
+    executor = executor or _default_executor(backend, jobs, timeout)
+    try:
+        sims, seconds = _simulate(tasks, runs, cache, executor, progress)
+    finally:
+        if own:
+            executor.close()
+    phases["simulate"] = time.perf_counter() - t0
+    checks_s: dict[str, float] = {}
+    for entry in _bar(entries, progress, "checking"):
         run = runs[entry.id]
         t0 = time.perf_counter()
         if not run.error and run.settings is not None:
-            mine = [t for t in tasks if t.entry_id == entry.id]
-            rungs = {t.index: t.point for t in mine}
-            try:
-                run.measurements = [
-                    Measurement(
-                        point,
-                        normalise(
-                            entry,
-                            point,
-                            assemble([sims[(entry.id, i, t.part)] for t in mine if t.index == i]),
-                        ),
-                    )
-                    for i, point in sorted(rungs.items())
-                ]
-            except PrismcatError as exc:
-                run.error = str(exc)
-            except Exception as exc:
-                run.error = _describe(exc, "measuring the curves")
+            _measure(run, [t for t in tasks if t.entry_id == entry.id], sims)
+        phases["measure"] = phases.get("measure", 0.0) + time.perf_counter() - t0
         if run.settings is not None:
-            run.checks = run_checkers(registry, entry, catalog, run, timeout)
+            run.checks = run_checkers(registry, entry, catalog, run, timeout, checks_s)
         run.seconds = seconds.get(entry.id, 0.0) + time.perf_counter() - t0
+    phases.update({f"check:{name}": v for name, v in checks_s.items()})
     return Validation(
         runs=[runs[e.id] for e in entries],
         backend=backend,
         profile=profile,
         started=started,
         seconds=time.perf_counter() - t_start,
-        cache={"hits": cache.hits, "misses": cache.misses},
+        cache=cache.stats(),
+        phases={k: round(v, 3) for k, v in phases.items()},
     )
 
 
+def _plan(runs, backend, profile, seed_offset, dtype, seeds_per_task) -> list[Task]:
+    try:
+        fp = simulation_fingerprint(backend)
+    except PrismcatError as exc:
+        for run in runs.values():
+            run.error = f"simulating: {exc}"
+        fp = None
+    tasks: list[Task] = []
+    for run in runs.values():
+        try:
+            run.settings = settings_for(run.entry, profile, seed_offset, dtype)
+            if fp is not None:
+                tasks.extend(plan_tasks(run.entry, run.settings, backend, seeds_per_task, fp))
+        except PrismcatError as exc:
+            run.error = str(exc)
+    return tasks
+
+
+def _default_executor(backend: str, jobs: int | None, timeout: float | None):
+    """A local process pool, unless the backend comes from a plugin registered at run time in this
+    process (not installed with an entry point): worker processes could not load it."""
+    from prismcat.plugins import origin
+    from prismcat.validation.executors import LocalExecutor
+
+    info = origin("register_simulators", backend)
+    if info is not None and info.source == "runtime":
+        return InProcessExecutor(timeout)
+    return LocalExecutor(jobs, timeout)
+
+
+def _simulate(tasks, runs, cache, executor, progress):
+    """Cached values, then the missing tasks (longest first) on ``executor``, each cached as it
+    arrives; returns the arrays by (entry, rung, part) and simulation seconds by entry."""
+    sims: dict[tuple[str, int, int], dict[str, np.ndarray]] = {}
+    todo = []
+    for task in tasks:
+        hit = cache.get(task.key, task.expected())
+        if hit is not None:
+            sims[(task.entry_id, task.index, task.part)] = hit
+        else:
+            todo.append(task)
+    todo.sort(key=lambda t: -t.cost())
+    seconds: dict[str, float] = {}
+    bar = _progress(len(tasks), len(tasks) - len(todo), progress)
+    done = 0
+    try:
+        for task, value, exc in executor.map(Task.run, todo):
+            bar.update(1)
+            bar.set_postfix_str(f"{task.entry_id} N={task.point.N:g}")
+            run = runs[task.entry_id]
+            if exc is not None:
+                if not run.error:
+                    run.error = _describe(exc, f"simulating {task.point.label()}")
+                continue
+            seconds[task.entry_id] = seconds.get(task.entry_id, 0.0) + float(value.pop("seconds"))
+            cache.put(task.key, value, task.expected())
+            sims[(task.entry_id, task.index, task.part)] = value
+            done += 1
+    except KeyboardInterrupt:
+        executor.close(cancel=True)
+        bar.close()
+        kept = "kept in the cache" if cache.root is not None else "not cached (--no-cache)"
+        raise Interrupted(
+            f"interrupted: {done} of {len(todo)} simulation tasks finished and {kept}; "
+            "rerun the same command to continue"
+        ) from None
+    bar.close()
+    return sims, seconds
+
+
+def _measure(run: EntryRun, mine: list[Task], sims) -> None:
+    rungs = {t.index: t.point for t in mine}
+    try:
+        run.measurements = [
+            Measurement(
+                point,
+                normalise(
+                    run.entry,
+                    point,
+                    assemble([sims[(run.entry.id, i, t.part)] for t in mine if t.index == i]),
+                ),
+            )
+            for i, point in sorted(rungs.items())
+        ]
+    except PrismcatError as exc:
+        run.error = str(exc)
+    except Exception as exc:
+        run.error = _describe(exc, "measuring the curves")
+
+
 def run_checkers(
-    registry: dict[str, Checker], entry: Entry, catalog: Catalog, run: EntryRun, timeout: float | None = None
+    registry: dict[str, Checker],
+    entry: Entry,
+    catalog: Catalog,
+    run: EntryRun,
+    timeout: float | None = None,
+    seconds: dict[str, float] | None = None,
 ) -> list[CheckResult]:
     """Every applicable checker, each isolated: an exception, a wrong answer or a hang (past
-    ``timeout`` seconds) fails only that check, with the checker's name in the message."""
+    ``timeout`` seconds) fails only that check, with the checker's name in the message.
+    ``seconds`` accumulates each checker's wall time."""
     out = []
     for name, checker in registry.items():
+        t0 = time.perf_counter()
         try:
             if not checker.applies(entry, catalog):
                 continue
@@ -251,6 +326,9 @@ def run_checkers(
             result = CheckResult(name, "error", str(exc))
         except Exception as exc:
             result = CheckResult(name, "error", f"checker '{name}' failed: {type(exc).__name__}: {exc}")
+        finally:
+            if seconds is not None:
+                seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t0
         out.append(result)
     return out
 
@@ -274,7 +352,15 @@ def _progress(total: int, done: int, enabled: bool):
         return _NoBar()
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=done, desc="simulating", unit="size", dynamic_ncols=True, leave=True)
+    return tqdm(total=total, initial=done, desc="simulating", unit="task", dynamic_ncols=True, leave=True)
+
+
+def _bar(items: list, enabled: bool, desc: str):
+    if not enabled or len(items) < 2:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, unit="entry", dynamic_ncols=True, leave=False)
 
 
 # -- results.json -------------------------------------------------------------------------------
@@ -301,6 +387,7 @@ def to_records(v: Validation) -> dict[str, Any]:
             "total_s": round(v.seconds, 3),
             "entries_s": {r.entry.id: round(r.seconds, 3) for r in v.runs},
             "cache": v.cache,
+            "phases_s": v.phases,
         },
     }
     return Results.model_validate(data).model_dump(mode="json")

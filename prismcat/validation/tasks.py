@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from prismcat.simulation import Problem, simulate
+from prismcat.simulation.plan import resolve
+from prismcat.validation.cache import Expected
 from prismcat.validation.design import SizePoint
 
 ARRAYS = ("train", "population", "train0", "population0", "trS")
@@ -42,6 +44,18 @@ class Task:
     problems: list[Problem]
     backend: str
     key: str
+    digests: list[str] = field(default_factory=list)  # of the resolved problems, stored and verified
+
+    def expected(self) -> Expected:
+        """The shapes a cached value of this task must have."""
+        b, t = len(self.problems), len(self.point.times)
+        shapes = {"train": (b, t), "population": (b, t), "train0": (b,), "population0": (b,), "trS": (b,)}
+        return Expected(shapes, self.digests)
+
+    def cost(self) -> float:
+        """Estimated flops (the planner's cost model), to start the longest tasks first."""
+        r = resolve(self.problems[0])
+        return len(self.problems) * r.costs[r.formulation]["total"]
 
     def run(self) -> dict[str, np.ndarray]:
         start = time.perf_counter()

@@ -9,6 +9,8 @@ must reduce to its edges").
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 
 from prismcat.prism import adjacent_cells
@@ -43,9 +45,28 @@ def missing_pairs(entry, catalog) -> list[str]:
     return missing
 
 
+_MEMO: OrderedDict = OrderedDict()
+
+
 def evaluate(lower, rel, catalog):
-    """Distances between the transformed neighbour and ``lower`` along the approach values."""
+    """Distances between the transformed neighbour and ``lower`` along the approach values.
+
+    A relation is checked for both entries it joins; it is evaluated once. Entries are immutable
+    (an edited file loads as a new object), so the memo keys on the objects themselves (kept alive
+    in the memo, so their ids are not reused)."""
     higher = catalog.get(rel.spec.entry)
+    key = (id(lower), id(higher), id(rel))
+    if key in _MEMO:
+        _MEMO.move_to_end(key)
+        return _MEMO[key][-1]
+    result = _evaluate(lower, rel, higher)
+    _MEMO[key] = (lower, higher, rel, result)
+    while len(_MEMO) > 512:
+        _MEMO.popitem(last=False)
+    return result
+
+
+def _evaluate(lower, rel, higher):
     settings = settings_for(lower, "quick")
     clock = np.linspace(settings.start, settings.horizon, settings.points)
     params = lower.parameters(settings.parameters)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from prismcat import hookimpl
-from prismcat_jax.simulator import JaxSimulator
 
 
 @hookimpl
 def register_simulators(register):
+    from prismcat_jax.simulator import JaxSimulator  # imported only when simulators are asked for
+
     register(JaxSimulator())

@@ -75,6 +75,19 @@ class JaxSimulator(Simulator):
         jax = _jax()
         return True, f"jax {jax.__version__} on {jax.default_backend()}"
 
+    def fingerprint(self) -> dict[str, str]:
+        import diffrax
+        import jaxlib
+
+        jax = _jax()
+        device = jax.devices()[0]
+        return {
+            "jax": jax.__version__,
+            "jaxlib": jaxlib.__version__,
+            "diffrax": diffrax.__version__,
+            "device": f"{device.platform}:{getattr(device, 'device_kind', '')}",
+        }
+
     def integrate(self, prepared: Prepared) -> Integrated:
         jax = _jax()
         import jax.numpy as jnp

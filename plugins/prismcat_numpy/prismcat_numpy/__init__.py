@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from prismcat import hookimpl
-from prismcat_numpy.simulator import NumpySimulator
 
 
 @hookimpl
 def register_simulators(register):
+    from prismcat_numpy.simulator import NumpySimulator  # scipy loads only when simulating
+
     register(NumpySimulator())

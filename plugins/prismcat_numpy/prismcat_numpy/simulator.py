@@ -77,6 +77,11 @@ class NumpySimulator(Simulator):
     def available(self) -> tuple[bool, str]:
         return True, f"numpy {np.__version__}"
 
+    def fingerprint(self) -> dict[str, str]:
+        import scipy
+
+        return {"numpy": np.__version__, "scipy": scipy.__version__}
+
     def integrate(self, prepared: Prepared) -> Integrated:
         dtype = np.float32 if prepared.problem.dtype == "float32" else np.float64
         rhs, losses, size = flow(prepared, dtype)
@@ -103,7 +108,7 @@ class NumpySimulator(Simulator):
         with np.errstate(all="ignore"):
             for m, h in zip(counts, hs, strict=True):
                 for _ in range(int(m)):
-                    y = K.rk_step(rhs, y, h, method == "euler")
+                    y = K.rk_step(rhs, y, y.dtype.type(h), method == "euler")  # keep the dtype
                     t += h
                     steps += 1
                     s = size(y)
@@ -117,19 +122,23 @@ class NumpySimulator(Simulator):
 
     @staticmethod
     def _adaptive(prepared, rhs, y0):
-        shape = y0.shape
+        """scipy's DOP853 carries its state and stage sums in float64; every right-hand side (and
+        every loss) is evaluated in the problem's dtype, on the state rounded to it, so a float32
+        run computes the flow in float32."""
+        shape, dtype = y0.shape, y0.dtype
         times = prepared.times
         c = prepared.log_clock
         if c:  # s = log(1 + c t): dy/ds = (1 + c t) / c * f(y)
             grid = np.log1p(c * times)
 
             def fun(s, y):
-                return (np.expm1(s) + 1.0) / c * rhs(y.reshape(shape)).ravel()
+                f = np.asarray(rhs(y.reshape(shape).astype(dtype, copy=False)), dtype=np.float64)
+                return ((np.expm1(s) + 1.0) / c * f).ravel()
         else:
             grid = times
 
             def fun(s, y):
-                return rhs(y.reshape(shape)).ravel()
+                return np.asarray(rhs(y.reshape(shape).astype(dtype, copy=False)), dtype=np.float64).ravel()
 
         integ = prepared.integrator
         with np.errstate(all="ignore"):
@@ -151,5 +160,5 @@ class NumpySimulator(Simulator):
                 t_end,
                 None,
             )
-        states = [sol.y[:, i].reshape(shape) for i in range(len(grid))]
+        states = [sol.y[:, i].reshape(shape).astype(dtype) for i in range(len(grid))]
         return states, int(sol.nfev), int(sol.t.size)

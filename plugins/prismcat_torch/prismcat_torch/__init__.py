@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from prismcat import hookimpl
-from prismcat_torch.simulator import TorchSimulator
 
 
 @hookimpl
 def register_simulators(register):
+    from prismcat_torch.simulator import TorchSimulator  # imported only when simulators are asked for
+
     register(TorchSimulator())

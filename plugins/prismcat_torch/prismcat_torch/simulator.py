@@ -59,6 +59,20 @@ class TorchSimulator(Simulator):
 
         return True, f"torch {torch.__version__} on {_device()}"
 
+    def fingerprint(self) -> dict[str, str]:
+        import torch
+        import torchdiffeq
+
+        dev = _device()
+        name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
+        return {
+            "torch": torch.__version__,
+            "torchdiffeq": torchdiffeq.__version__,
+            "device": f"{dev}:{name}",
+            "cuda": str(torch.version.cuda),
+            "threads": str(torch.get_num_threads()),
+        }
+
     def integrate(self, prepared: Prepared) -> Integrated:
         import torch
 

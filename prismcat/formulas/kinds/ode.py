@@ -1,16 +1,14 @@
 """ODE system: named state variables, right-hand sides (which may use spectral integrals of the
-state), initial values and an output expression; solved with scipy's solve_ivp."""
+state), initial values and an output expression; solved by :mod:`prismcat.formulas.integrate`."""
 
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Literal
 
 import numpy as np
 from pydantic import Field
-from scipy.integrate import solve_ivp
 
 from prismcat.errors import EvaluationError
 from prismcat.formulas.base import (
@@ -26,11 +24,11 @@ from prismcat.formulas.base import (
     check_helpers,
     compile_at,
     compile_integral,
+    full,
 )
-from prismcat.formulas.expr import Compiled
-
-# Solutions shared by the formulas (train, population) that use the same system.
-_SOLUTIONS: OrderedDict = OrderedDict()
+from prismcat.formulas.cache import SOLUTIONS
+from prismcat.formulas.expr import Compiled, evaluating
+from prismcat.formulas.integrate import SolverError, integrate
 
 Method = Literal["DOP853", "RK45", "Radau", "BDF", "LSODA"]
 
@@ -66,7 +64,7 @@ class OdeSystem:
         dynamic = [self.clock, *self.names]
         base = ctx.scope(spec, extra=self.names)
         self.integrals: dict[str, CompiledIntegral] = {
-            name: compile_integral(s, base, ("integrals", name), ctx.measures, dynamic=dynamic)
+            name: compile_integral(s, base, ("integrals", name), ctx.measures, dynamic, ctx.values)
             for name, s in spec.integrals.items()
         }
         full = base.extend(list(self.integrals))
@@ -77,7 +75,17 @@ class OdeSystem:
         self.full_scope = full
         check_helpers(full, spec)
         self.method, self.rtol, self.atol = spec.method, spec.rtol, spec.atol
-        self.key = json.dumps(spec.model_dump(exclude={"expression"}), sort_keys=True)
+        self.key = json.dumps(
+            {
+                "kind": "ode",
+                **ctx.key(),
+                "state": {n: self.initial[n].key for n in self.names},
+                "rhs": {n: self.rhs[n].key for n in self.names},
+                "integrals": {n: i.key for n, i in self.integrals.items()},
+                "start": self.start.key,
+                "solver": [self.method, self.rtol, self.atol],
+            }
+        )
 
     def _env(self, params: Mapping[str, float], quads: dict, t, y) -> dict:
         env = {**params, self.clock: t, **dict(zip(self.names, y, strict=True))}
@@ -87,38 +95,39 @@ class OdeSystem:
 
     def solve(self, params: Mapping[str, float], times: np.ndarray) -> dict:
         """Environment (state and integrals as arrays over ``times``) of the solution."""
-        quads = {n: i.quadrature(params) for n, i in self.integrals.items()}
-        t0 = float(self.start(params))
-        y0 = np.array([float(self.initial[n](params)) for n in self.names])
+        static = {k: np.float64(v) for k, v in params.items()}
+        quads = {n: i.quadrature(static) for n, i in self.integrals.items()}
+        t0 = float(self.start(static))
+        y0 = np.array([float(self.initial[n](static)) for n in self.names])
         if np.any(times < t0):
             raise EvaluationError(f"times before the start {self.clock} = {t0:g} of the ODE")
+        grid = np.unique(times)
+        try:
+            with evaluating("the ODE right-hand side"):
+                states = integrate(self._rhs(static, quads), t0, y0, grid, self.method, self.rtol, self.atol)
+        except SolverError as exc:
+            raise EvaluationError(
+                f"ODE solver ({self.method}) failed near {self.clock} = {exc.t:.6g}: {exc.reason}"
+            ) from None
+        return self._env(static, quads, times.copy(), states[:, np.searchsorted(grid, times)])
+
+    def _rhs(self, static: dict, quads: dict) -> Callable[[float, np.ndarray], np.ndarray]:
+        """d state / d clock with the parameters and quadrature nodes folded in."""
+        integrals = [
+            (name, i.integrand.bind({**static, i.over: quads[name].nodes}).fn, quads[name].weights)
+            for name, i in self.integrals.items()
+        ]
+        rhs = [self.rhs[n].bind(static).fn for n in self.names]
+        names, clock = self.names, self.clock
 
         def fun(t: float, y: np.ndarray) -> np.ndarray:
-            env = self._env(params, quads, t, y)
-            with np.errstate(all="ignore"):
-                return np.array([float(self.rhs[n](env)) for n in self.names])
+            env = dict(zip(names, y, strict=True))
+            env[clock] = np.float64(t)
+            for name, integrand, weights in integrals:
+                env[name] = weights @ full(integrand(env), weights.shape)
+            return np.array([float(r(env)) for r in rhs])
 
-        grid = np.unique(times)
-        if grid[-1] > t0:
-            sol = solve_ivp(
-                fun,
-                (t0, grid[-1]),
-                y0,
-                method=self.method,
-                t_eval=grid,
-                rtol=self.rtol,
-                atol=self.atol,
-            )
-            if sol.status != 0 or not np.all(np.isfinite(sol.y)):
-                reached = sol.t[-1] if sol.t.size else t0
-                raise EvaluationError(
-                    f"ODE solver ({self.method}) failed near {self.clock} = {reached:.6g}: {sol.message}"
-                )
-            states = sol.y
-        else:
-            states = y0[:, None] * np.ones((1, grid.size))
-        idx = np.searchsorted(grid, times)
-        return self._env(params, quads, times, states[:, idx])
+        return fun
 
 
 class OdeFormula(PreparedFormula):
@@ -130,13 +139,7 @@ class OdeFormula(PreparedFormula):
 
     def evaluate(self, params: Mapping[str, float], times: np.ndarray) -> np.ndarray:
         times = np.asarray(times, dtype=float)
-        key = (self.system.key, tuple(sorted(params.items())), times.tobytes())
-        env = _SOLUTIONS.get(key)
-        if env is None:
-            env = self.system.solve(params, times)
-            _SOLUTIONS[key] = env
-            while len(_SOLUTIONS) > 32:
-                _SOLUTIONS.popitem(last=False)
+        env = SOLUTIONS.get(self.system.key, params, times, lambda: self.system.solve(params, times))
         return np.broadcast_to(self.expression(env), times.shape).astype(float, copy=True)
 
 
@@ -145,4 +148,4 @@ def prepare(spec: OdeSpec, ctx: FormulaContext) -> OdeFormula:
     return OdeFormula(system, compile_at(system.full_scope, spec.expression, ("expression",)))
 
 
-KIND = FormulaKind("ode", OdeSpec, prepare, "An ODE system (solve_ivp), right-hand sides may hold integrals.")
+KIND = FormulaKind("ode", OdeSpec, prepare, "An ODE system (DOP853), right-hand sides may hold integrals.")

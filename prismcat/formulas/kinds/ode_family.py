@@ -9,13 +9,13 @@ in time. This is how the small-data face's moment hierarchy is closed exactly (R
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Literal
 
 import numpy as np
 from pydantic import Field, model_validator
-from scipy.integrate import solve_ivp
 
 from prismcat.errors import EvaluationError
 from prismcat.formulas.base import (
@@ -33,7 +33,11 @@ from prismcat.formulas.base import (
     check_helpers,
     compile_at,
     compile_integral,
+    full,
 )
+from prismcat.formulas.cache import SOLUTIONS
+from prismcat.formulas.expr import commutes_with_conjugation, evaluating
+from prismcat.formulas.integrate import SolverError, integrate
 from prismcat.formulas.kinds.ode import Method
 
 
@@ -131,14 +135,53 @@ class OdeFamily(PreparedFormula):
             probe = IntegralSpec(measure=domain.measure, integrand="0")
             self.measure = compile_integral(probe, static, ("domain",), ctx.measures)
         check_helpers(member_scope, spec)
+        self.key = self._key(ctx)
+        family = frozenset([spec.over, spec.member])
+        self.real_family = all(
+            commutes_with_conjugation(c, family)
+            for c in [self.initial, self.rhs, *self.coupling_fns.values()]
+        )
 
-    def _domain(self, params: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray, bool]:
-        if self.contour is not None:
-            lo, hi = (float(np.real(c(params))) for c in self.contour)
-            s, w = ellipse(lo, hi, float(self.margin(params)), self.spec.domain.contour.nodes)
-            return s, w, True
-        quad = self.measure.quadrature(params)
-        return quad.nodes, quad.weights, False
+    def _key(self, ctx: FormulaContext) -> str:
+        """Canonical text of what determines the family's states (not the output expression)."""
+        spec = self.spec
+        domain = (
+            {"measure": self.measure.key}
+            if self.measure is not None
+            else {
+                "contour": [c.key for c in self.contour],
+                "margin": self.margin.key,
+                "nodes": spec.domain.contour.nodes,
+            }
+        )
+        return json.dumps(
+            {
+                "kind": "ode_family",
+                **ctx.key(),
+                "names": [spec.over, spec.member],
+                "domain": domain,
+                "initial": self.initial.key,
+                "rhs": self.rhs.key,
+                "couplings": {c: f.key for c, f in self.coupling_fns.items()},
+                "scalars": {k: [self.scalar_init[k].key, self.scalar_rhs[k].key] for k in self.scalars},
+                "solver": [spec.method, spec.rtol, spec.atol],
+            }
+        )
+
+    def _domain(self, params: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray, bool, int]:
+        """Nodes, weights, whether a contour, and how many members one node stands for. A real
+        family (every member equation commutes with conjugation, so G(conj s) = conj G(s)) on a
+        contour keeps the upper half: Re sum w f over conjugate pairs is 2 Re of the sum over
+        one of each, and DOP853 counts each member twice, so it takes the same steps."""
+        if self.contour is None:
+            quad = self.measure.quadrature(params)
+            return quad.nodes, quad.weights, False, 1
+        lo, hi = (float(np.real(c(params))) for c in self.contour)
+        s, w = ellipse(lo, hi, float(self.margin(params)), self.spec.domain.contour.nodes)
+        if self.real_family and self.spec.method == "DOP853" and s.size % 2 == 0:
+            half = s.size // 2  # node m and node n - 1 - m are conjugates, m < n/2 above the axis
+            return s[:half], 2 * w[:half], True, 2
+        return s, w, True, 1
 
     def _couple(self, env: dict, s: np.ndarray, w: np.ndarray, member: np.ndarray, contour: bool) -> dict:
         out = {}
@@ -154,50 +197,55 @@ class OdeFamily(PreparedFormula):
 
     def evaluate(self, params: Mapping[str, float], times: np.ndarray) -> np.ndarray:
         times = np.asarray(times, dtype=float)
-        s, w, contour = self._domain(params)
-        g0 = np.broadcast_to(np.asarray(self.initial({**params, self.spec.over: s}), dtype=complex), s.shape)
-        y0 = np.concatenate([g0, [complex(self.scalar_init[k](params)) for k in self.scalars]])
-        n, over, member = s.size, self.spec.over, self.spec.member
-
-        def fun(t: float, y: np.ndarray) -> np.ndarray:
-            with np.errstate(all="ignore"):
-                g = y[:n]
-                env = {
-                    **params,
-                    self.clock: t,
-                    **dict(zip(self.scalars, np.real(y[n:]), strict=True)),
-                }
-                env.update(self._couple(env, s, w, g, contour))
-                dg = np.broadcast_to(self.rhs({**env, over: s, member: g}), g.shape)
-                ds = [complex(self.scalar_rhs[k](env)) for k in self.scalars]
-                return np.concatenate([dg, ds])
-
-        grid = np.unique(times)
-        if grid[0] < 0:
-            raise EvaluationError(f"{self.clock} must be >= 0 for an ODE family")
-        if grid[-1] > 0:
-            sol = solve_ivp(
-                fun,
-                (0.0, grid[-1]),
-                y0,
-                method=self.spec.method,
-                t_eval=grid,
-                rtol=self.spec.rtol,
-                atol=self.spec.atol,
-            )
-            if sol.status != 0 or not np.all(np.isfinite(sol.y)):
-                reached = sol.t[-1] if sol.t.size else 0.0
-                raise EvaluationError(
-                    f"ODE family solver failed near {self.clock} = {reached:.6g}: {sol.message}"
-                )
-            ys = sol.y[:, np.searchsorted(grid, times)]
-        else:
-            ys = np.repeat(y0[:, None], times.size, axis=1)
-        env = {**params, self.clock: times, **dict(zip(self.scalars, np.real(ys[n:]), strict=True))}
-        env.update(self._couple(env, s, w, ys[:n], contour))
+        env = SOLUTIONS.get(self.key, params, times, lambda: self.solve(params, times))
         with np.errstate(all="ignore"):
             values = np.real(self.expression(env))
         return np.broadcast_to(values, times.shape).astype(float, copy=True)
+
+    def solve(self, params: Mapping[str, float], times: np.ndarray) -> dict:
+        """Scalars and couplings as arrays over ``times`` (what the output expression reads)."""
+        static = {k: np.float64(v) for k, v in params.items()}
+        s, w, contour, pairs = self._domain(static)
+        g0 = full(np.asarray(self.initial({**static, self.spec.over: s}), dtype=complex), s.shape)
+        y0 = np.concatenate([g0, [complex(self.scalar_init[k](static)) for k in self.scalars]])
+        grid = np.unique(times)
+        if grid[0] < 0:
+            raise EvaluationError(f"{self.clock} must be >= 0 for an ODE family")
+        try:
+            with evaluating("the ODE family's right-hand side"):
+                fun = self._rhs(static, s, w, contour)
+                counts = np.concatenate([np.full(s.size, float(pairs)), np.ones(len(self.scalars))])
+                ys = integrate(fun, 0.0, y0, grid, self.spec.method, self.spec.rtol, self.spec.atol, counts)
+        except SolverError as exc:
+            raise EvaluationError(
+                f"ODE family solver failed near {self.clock} = {exc.t:.6g}: {exc.reason}"
+            ) from None
+        ys = ys[:, np.searchsorted(grid, times)]
+        n = s.size
+        env = {**static, self.clock: times.copy(), **dict(zip(self.scalars, np.real(ys[n:]), strict=True))}
+        env.update(self._couple(env, s, w, ys[:n], contour))
+        return env
+
+    def _rhs(self, static: dict, s: np.ndarray, w: np.ndarray, contour: bool) -> Callable:
+        """d (members, scalars) / d clock with the parameters and the domain folded in."""
+        over, member, clock, scalars = self.spec.over, self.spec.member, self.clock, self.scalars
+        local = {**static, over: s}
+        couplings = [(name, fn.bind(local).fn) for name, fn in self.coupling_fns.items()]
+        rhs = self.rhs.bind(local).fn
+        scalar_rhs = [self.scalar_rhs[k].bind(static).fn for k in scalars]
+        n = s.size
+
+        def fun(t: float, y: np.ndarray) -> np.ndarray:
+            env = {clock: np.float64(t), member: y[:n], **dict(zip(scalars, y[n:].real, strict=True))}
+            for name, fn in couplings:
+                total = w @ full(fn(env), w.shape)
+                env[name] = total.real if contour else total
+            dg = full(rhs(env), w.shape)
+            if not scalars:
+                return dg.astype(complex, copy=False)
+            return np.concatenate([dg, [complex(f(env)) for f in scalar_rhs]])
+
+        return fun
 
 
 def prepare(spec: OdeFamilySpec, ctx: FormulaContext) -> OdeFamily:

@@ -41,7 +41,7 @@ class SpectralIntegral(PreparedFormula):
 
 def prepare(spec: SpectralIntegralSpec, ctx: FormulaContext) -> SpectralIntegral:
     scope = ctx.scope(spec)
-    integral = compile_integral(spec, scope, (), ctx.measures, dynamic=[ctx.clock])
+    integral = compile_integral(spec, scope, (), ctx.measures, dynamic=[ctx.clock], values=ctx.values)
     check_helpers(scope.extend([spec.over]), spec)  # helpers may use the integration variable
     return SpectralIntegral(integral, ctx.clock)
 

@@ -1,0 +1,118 @@
+"""Plugin isolation at load time: a plugin that fails to import, to register, or whose hook raises
+or registers a name already taken is reported (``prismcat plugins``) and everything else works."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PLUGINS = {
+    # module name: source
+    "pc_test_missing_dep": "import a_module_that_does_not_exist\n",
+    "pc_test_raising_hook": (
+        "from prismcat import hookimpl\n\n@hookimpl\ndef register_simulators(register):\n"
+        "    raise RuntimeError('backend setup failed')\n"
+    ),
+    "pc_test_duplicate": (
+        "from prismcat import hookimpl\nfrom prismcat.simulation import Simulator\n\n"
+        "class Dup(Simulator):\n    name = 'numpy'\n\n"
+        "@hookimpl\ndef register_simulators(register):\n    register(Dup())\n"
+    ),
+    "pc_test_bad_signature": (
+        "from prismcat import hookimpl\n\n@hookimpl\ndef register_checkers(register, extra):\n    pass\n"
+    ),
+}
+
+
+@pytest.fixture
+def site(tmp_path) -> Path:
+    """A folder on PYTHONPATH with four broken plugins installed through entry points."""
+    root = tmp_path / "site"
+    root.mkdir()
+    for i, (module, source) in enumerate(PLUGINS.items()):
+        (root / f"{module}.py").write_text(source)
+        info = root / f"{module}-0.{i}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 0.{i}\n"
+        )
+        (info / "entry_points.txt").write_text(f"[prismcat]\n{module.removeprefix('pc_test_')} = {module}\n")
+    return root
+
+
+def run(site: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
+    return subprocess.run(
+        [sys.executable, "-m", "prismcat.cli", *args], capture_output=True, text=True, env=env, check=False
+    )
+
+
+def test_every_command_works_and_warns_once_per_broken_plugin(site, small):
+    res = run(site, "list", "--catalog", str(small))
+    assert res.returncode == 0, res.stderr
+    assert "mean-field" in res.stdout
+    assert (
+        "warning: plugin 'missing_dep' (pc-test-missing-dep 0.0) failed to load: "
+        "ModuleNotFoundError: No module named 'a_module_that_does_not_exist'; see 'prismcat plugins'"
+    ) in res.stderr
+    assert "signature" in res.stderr.lower() or "bad_signature" in res.stderr
+    sim = ("simulate", "--d", "8", "--k", "4", "--n", "16", "--sigma2", "0.1", "--times", "0:1:3")
+    res = run(site, *sim, "--backend", "torch")
+    assert res.returncode == 0, res.stderr
+    assert "torch" in res.stdout
+    assert "'raising_hook'" in res.stderr
+    assert "register_simulators: RuntimeError: backend setup failed" in res.stderr
+    # two plugins claim the name 'numpy': neither is used, and the error says so (no silent pick)
+    res = run(site, *sim)
+    assert res.returncode == 2
+    assert "error: simulator backend 'numpy' is registered by more than one plugin (" in res.stderr
+    assert "'duplicate'" in res.stderr and "'numpy' is also registered by 'numpy'" in res.stderr
+
+
+def test_prismcat_plugins_lists_each_plugin_with_what_it_registers_or_why_not(site):
+    res = run(site, "plugins", "--json")
+    assert res.returncode == 0, res.stderr
+    items = {p["name"]: p for p in json.loads(res.stdout)}
+    assert items["numpy"]["registers"] == {"simulators": ["numpy"]}
+    assert items["numpy"]["errors"] == [
+        "register_simulators: 'numpy' is also registered by 'duplicate', so neither is used (uninstall one of them)"
+    ]
+    assert items["numpy"]["distribution"] == "prismcat-numpy" and items["numpy"]["version"]
+    assert items["checks"]["registers"]["checkers"] == ["tolerance", "convergence", "cauchy", "consistency"]
+    assert items["prismcat.formulas.builtin"]["source"] == "builtin"
+    for name in ("missing_dep", "raising_hook", "duplicate", "bad_signature"):
+        assert not items[name]["ok"], name
+        assert items[name]["source"] == "entry point"
+    assert items["missing_dep"]["errors"][0].startswith("failed to load: ModuleNotFoundError")
+    assert items["duplicate"]["registers"] == {"simulators": ["numpy"]}
+    assert items["torch"]["ok"] and items["jax"]["ok"]
+    table = run(site, "plugins")
+    assert table.returncode == 0
+    assert "FAILED" in table.stdout and "raising_hook: register_simulators: RuntimeError" in table.stdout
+    assert "warning:" not in table.stderr  # the command that lists them does not warn about them
+
+
+def test_a_plugin_registered_at_run_time_is_listed(monkeypatch):
+    from prismcat import hookimpl
+    from prismcat.plugins import plugin_manager, plugin_report
+
+    class Extra:
+        @hookimpl
+        def register_checkers(self, register):
+            raise ValueError("oops")
+
+    pm = plugin_manager()
+    pm.register(Extra(), name="test-extra")
+    try:
+        info = {p.name: p for p in plugin_report()}["test-extra"]
+        assert info.source == "runtime" and info.errors == ["register_checkers: ValueError: oops"]
+        from prismcat.validation.runner import checkers
+
+        assert set(checkers()) == {"tolerance", "convergence", "cauchy", "consistency"}
+    finally:
+        pm.unregister(name="test-extra")
