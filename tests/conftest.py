@@ -55,3 +55,26 @@ def edit_yaml(path: Path, change) -> None:
     data = yaml.safe_load(path.read_text())
     change(data)
     path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def records_text(v) -> str:
+    """A validation's results.json content without its one wall-clock field, as canonical text."""
+    import json
+
+    from prismcat.validation.runner import to_records
+
+    data = to_records(v)
+    data.pop("timing")
+    return json.dumps(data, sort_keys=True)
+
+
+def validate_in_process(catalog: Path, cache_dir: Path, **kw):
+    """Validate the catalogue folder in this process (no pool start-up) with a disk cache."""
+    from prismcat.catalog import load_catalog
+    from prismcat.validation.cache import DiskCache
+    from prismcat.validation.executors import InProcessExecutor
+    from prismcat.validation.runner import validate
+
+    return validate(
+        load_catalog(catalog), progress=False, cache=DiskCache(cache_dir), executor=InProcessExecutor(), **kw
+    )

@@ -25,27 +25,16 @@ from prismcat.cli import main
 from prismcat.validation import cache as cache_mod
 from prismcat.validation.cache import META, DiskCache
 from prismcat.validation.design import settings_for
-from prismcat.validation.executors import InProcessExecutor
-from prismcat.validation.runner import plan_tasks, simulation_fingerprint, to_records, validate
+from prismcat.validation.runner import plan_tasks, simulation_fingerprint
+
+from .conftest import records_text, validate_in_process
 
 N_TASKS = 6  # two entries, three rungs each
 
 
 # -- helpers --------------------------------------------------------------------------------------
-def _validate(catalog: Path, cache_dir: Path, **kw):
-    return validate(
-        load_catalog(catalog),
-        progress=False,
-        cache=DiskCache(cache_dir),
-        executor=InProcessExecutor(),
-        **kw,
-    )
-
-
-def _records(v) -> str:
-    data = to_records(v)
-    data.pop("timing")
-    return json.dumps(data, sort_keys=True)
+_validate = validate_in_process
+_records = records_text
 
 
 def _tasks(catalog: Path):

@@ -27,9 +27,10 @@ from prismcat.simulation.problem import Integrator
 from prismcat.validation import runner
 from prismcat.validation.cache import DiskCache
 from prismcat.validation.design import settings_for
-from prismcat.validation.executors import InProcessExecutor
-from prismcat.validation.runner import plan_tasks, simulation_fingerprint, to_records, validate
+from prismcat.validation.runner import plan_tasks, simulation_fingerprint, validate
 from tests.conftest import edit_yaml
+
+from .conftest import records_text, validate_in_process
 
 REPO = Path(__file__).resolve().parents[1]
 SIMULATION = REPO / "prismcat" / "simulation"
@@ -39,21 +40,8 @@ N_TASKS = 6  # two entries, three rungs each, all seeds of a rung in one task
 
 
 # -- helpers --------------------------------------------------------------------------------------
-def _validate(catalog: Path, cache_dir: Path, **kw):
-    return validate(
-        load_catalog(catalog),
-        progress=False,
-        cache=DiskCache(cache_dir),
-        executor=InProcessExecutor(),
-        **kw,
-    )
-
-
-def _records(v) -> str:
-    """results.json content without its one wall-clock field, as canonical text (NaN-safe)."""
-    data = to_records(v)
-    data.pop("timing")
-    return json.dumps(data, sort_keys=True)
+_validate = validate_in_process
+_records = records_text
 
 
 def _keys(catalog: Path, fp=None, backend: str = "numpy", **settings) -> list[str]:

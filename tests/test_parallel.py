@@ -18,15 +18,12 @@ from prismcat.catalog import load_catalog
 from prismcat.errors import PrismcatError
 from prismcat.validation.cache import DiskCache
 from prismcat.validation.executors import InProcessExecutor, LocalExecutor, default_jobs, make_executor
-from prismcat.validation.runner import to_records, validate
+from prismcat.validation.runner import validate
 
 from .conftest import edit_yaml as edit
+from .conftest import records_text
 
-
-def records(v) -> str:
-    data = to_records(v)
-    data.pop("timing")
-    return json.dumps(data, sort_keys=True)
+records = records_text
 
 
 def longer(small: Path, seeds: int = 4, extra: int = 1) -> None:
