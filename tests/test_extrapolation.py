@@ -97,3 +97,26 @@ def test_bad_inputs_are_refused():
         extrapolate([d[:1] for d in data], EPS, [1.0], LIMIT)
     with pytest.raises(ValueError, match="scale is zero"):
         extrapolate(data, EPS, [1.0], np.zeros_like(T))
+
+
+def test_validation_reports_each_losss_extrapolation(small, tmp_path):
+    """results.json and both reports carry the extrapolation; too few seeds state no resolution."""
+    import json
+
+    from prismcat.catalog import load_catalog
+    from prismcat.report import write_report
+
+    from .conftest import edit_yaml, validate_in_process
+
+    edit_yaml(small / "mean-field.yaml", lambda d: d["validation"].update(seeds=8))
+    v = validate_in_process(small, tmp_path / "cache")
+    paths = write_report(v, load_catalog(small), tmp_path / "r")
+    data = {e["id"]: e for e in json.loads(paths["json"].read_text())["entries"]}
+    face, edge = data["mean-field"]["extrapolation"], data["large-data+mean-field"]["extrapolation"]
+    assert set(face) == {"train", "population"}
+    assert face["train"]["resolution_stated"] and 0 < face["train"]["resolution"] < 1
+    assert "resolution" in face["train"]["summary"] and "%" in face["train"]["summary"]
+    assert not edge["train"]["resolution_stated"]  # 2 seeds
+    assert "no resolution: 2 seeds, at least 8 needed" in edge["train"]["summary"]
+    assert face["train"]["summary"] in paths["markdown"].read_text()
+    assert "vs the infinite-size extrapolation" in paths["html"].read_text()

@@ -72,14 +72,15 @@ class Extrapolation:
 
     def summary(self) -> str:
         x, y = self.relative_deviation
-        return (
-            f"formula within {100 * x:.2g}% +- {100 * y:.2g}% of the infinite-size extrapolation "
-            f"(resolution {100 * self.resolution:.2g}%)"
-        )
+        head = f"formula within {100 * x:.2g}% +- {100 * y:.2g}% of the infinite-size extrapolation"
+        if self.seeds < policy.MIN_SEEDS:
+            return f"{head} (no resolution: {self.seeds} seeds, at least {policy.MIN_SEEDS} needed)"
+        return f"{head} (resolution {100 * self.resolution:.2g}%)"
 
     def to_json(self) -> dict[str, Any]:
         x, y = self.relative_deviation
         return {
+            "resolution_stated": self.seeds >= policy.MIN_SEEDS,
             "deviation_rel": x,
             "deviation_se_rel": y,
             "resolution": self.resolution,

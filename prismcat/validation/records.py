@@ -61,6 +61,11 @@ class EntryRecord(_Model):
     settings: dict[str, Any]
     checks: list[CheckRecord]
     sizes: list[SizeRecord]
+    extrapolation: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="by loss: the infinite-size extrapolation against the formula (informative, "
+        "not a verdict): 'summary', relative deviation and its se, resolution, statistic, critical value",
+    )
 
 
 class Summary(_Model):

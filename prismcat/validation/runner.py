@@ -44,6 +44,7 @@ class EntryRun:
     settings: Settings | None
     measurements: list[Measurement] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
+    extrapolations: dict[str, Any] = field(default_factory=dict)  # by loss (see extrapolation.py)
     error: str = ""
     seconds: float = 0.0
 
@@ -188,6 +189,7 @@ def validate(
         t0 = time.perf_counter()
         if not run.error and run.settings is not None:
             _measure(run, [t for t in tasks if t.entry_id == entry.id], sims)
+            run.extrapolations = extrapolations(run)
         phases["measure"] = phases.get("measure", 0.0) + time.perf_counter() - t0
         if run.settings is not None:
             run.checks = run_checkers(registry, entry, catalog, run, timeout, checks_s)
@@ -272,6 +274,34 @@ def _simulate(tasks, runs, cache, executor, progress):
         ) from None
     bar.close()
     return sims, seconds
+
+
+def extrapolations(run: EntryRun) -> dict[str, Any]:
+    """Each loss's infinite-size extrapolation against its formula (for the reports; not a
+    verdict yet): how far the formula is from it, and how finely this run can tell. A loss whose
+    ladder or seeds cannot support one says why."""
+    from prismcat.validation.extrapolation import extrapolate
+
+    ms, out = run.measurements, {}
+    if not ms or not run.entry.has_limit:
+        return out
+    rate = run.entry.spec.convergence.rate
+    for loss in LOSSES:
+        data = [m.losses.get(loss) for m in ms]
+        if any(d is None or d.limit is None for d in data):
+            continue
+        try:
+            ex = extrapolate(
+                [d.curves - d.limit[None, :] for d in data],
+                [m.point.eps[loss] for m in ms],
+                [rate],
+                data[-1].limit,
+            )
+        except ValueError as exc:
+            out[loss] = {"summary": f"no extrapolation: {exc}"}
+            continue
+        out[loss] = {**ex.to_json(), "summary": ex.summary()}
+    return out
 
 
 def _measure(run: EntryRun, mine: list[Task], sims) -> None:
@@ -434,6 +464,7 @@ def _entry_record(run: EntryRun) -> dict[str, Any]:
         "settings": run.settings.to_json() if run.settings else {},
         "checks": [_jsonable(c.to_json()) for c in run.checks],
         "sizes": sizes,
+        "extrapolation": _jsonable(run.extrapolations),
     }
 
 
