@@ -159,9 +159,9 @@ def plugin_report(pm: pluggy.PluginManager | None = None) -> list[PluginInfo]:
     pm = pm or plugin_manager()
     for hook in REGISTER_HOOKS:
         collect(hook, pm)
-    for name, _plugin in pm.list_name_plugin():
-        _info(pm, name)
     live = {name for name, _ in pm.list_name_plugin()}
+    for name in live:
+        _info(pm, name)
     return [i for i in _INFO.values() if i.name in live or i.errors]
 
 

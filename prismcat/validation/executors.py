@@ -57,6 +57,12 @@ def time_limit(seconds: float | None, what: str):
 Outcome = tuple[Task, Any, BaseException | None]
 
 
+def _run_limited(fn: Callable[[Task], Any], task: Task, timeout: float | None) -> Any:
+    """``fn(task)`` within the task time limit (in this process, or inside a pool worker)."""
+    with time_limit(timeout, f"simulator backend '{task.backend}'"):
+        return fn(task)
+
+
 class InProcessExecutor:
     """Runs tasks one after the other in this process (the default; no extra dependency).
 
@@ -71,8 +77,7 @@ class InProcessExecutor:
     def map(self, fn: Callable[[Task], Any], tasks: Sequence[Task]) -> Iterable[Outcome]:
         for task in tasks:
             try:
-                with time_limit(self.timeout, f"simulator backend '{task.backend}'"):
-                    value = fn(task)
+                value = _run_limited(fn, task, self.timeout)
             except (Exception, TaskTimeout) as exc:
                 yield task, None, exc
             else:
@@ -125,11 +130,6 @@ def _main_hidden():
     finally:
         if main is not None:
             sys.modules["__main__"] = main
-
-
-def _run_limited(fn: Callable[[Task], Any], task: Task, timeout: float | None) -> Any:
-    with time_limit(timeout, f"simulator backend '{task.backend}'"):
-        return fn(task)
 
 
 class LocalExecutor:
