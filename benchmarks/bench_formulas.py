@@ -41,8 +41,7 @@ def predict_ms(entry: prismcat.Entry, runs: int) -> float:
 
 def consistency_s(catalog: prismcat.Catalog) -> float:
     """Seconds for the consistency checker over the whole catalogue, from a cold cache."""
-    from prismcat_checks.consistency import ConsistencyChecker
-
+    from prismcat.checkers.consistency import ConsistencyChecker
     from prismcat.validation.checks import CheckContext
     from prismcat.validation.design import settings_for
 

@@ -144,7 +144,16 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f"      {key}: {value}")
     c = s.convergence
     small = c.in_ if isinstance(c.in_, str) else f"{c.in_.train} (train), {c.in_.population} (population)"
-    print(f"  convergence: error ~ ({small})^{c.rate:g}")
+    nxt = f" + C2 ({small})^{c.next:g}" if c.next is not None else ""
+    print(f"  convergence: error ~ ({small})^{c.rate:g}{nxt}")
+    if c.mean is not None:
+        print(f"  seed mean:   bias ~ ({c.mean.in_})^{c.mean.rate:g}")
+    r = s.validation.resolution
+    if r is not None:
+        what = ", ".join(
+            f"{k} {v:g}" for k, v in (("quick", r.quick), ("thorough", r.thorough), ("rate", r.rate)) if v
+        )
+        print(f"  declared resolution: {what or 'not extrapolated'} ({r.reason})")
     print(f"  summary:  {s.summary}")
     return EXIT_OK
 
@@ -393,6 +402,39 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK if v.ok and not cat.problems else EXIT_FAIL
 
 
+def cmd_power(args: argparse.Namespace) -> int:
+    from prismcat.validation.cache import DiskCache
+    from prismcat.validation.executors import make_executor
+    from prismcat.validation.power import power
+
+    cat = _catalog(args)
+    for i in args.ids:
+        cat.get(i)  # raises with a suggestion
+    if not 0 < args.delta < 1:
+        raise PrismcatError(f"--delta must lie in (0, 1), not {args.delta}")
+    executor = make_executor(args.executor, None, None, args.task_timeout, args.jobs)
+    try:
+        report = power(
+            cat,
+            args.ids or None,
+            delta=args.delta,
+            backend=args.backend,
+            profile=args.profile,
+            cache=DiskCache(None if args.no_cache else args.cache_dir),
+            executor=executor,
+            progress=not args.no_progress,
+            seed_offset=args.seed_offset,
+            timeout=args.task_timeout,
+        )
+    finally:
+        executor.close()
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        print(report.table())
+    return EXIT_OK if report.ok else EXIT_FAIL
+
+
 def _cache_notes(stats: dict[str, Any]) -> list[str]:
     notes = []
     rejected = stats.get("rejected") or []
@@ -606,6 +648,26 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="fail a simulation task or a checker that runs longer (default 900)",
     )
+    p = add(
+        "power",
+        cmd_power,
+        "perturb each formula by +-delta (amplitude per loss, clock) and report which checks catch it",
+    )
+    p.add_argument("ids", nargs="*", help="entry ids (default: all with a formula)")
+    p.add_argument(
+        "--delta", type=float, default=0.03, help="relative size of each perturbation (default 0.03)"
+    )
+    p.add_argument("--backend", default="numpy")
+    p.add_argument("--profile", choices=["quick", "thorough"], default="quick")
+    p.add_argument("--no-cache", action="store_true", help="recompute everything")
+    p.add_argument("--cache-dir", type=Path, default=Path(".prismcat-cache"), metavar="DIR")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--seed-offset", type=int, default=0, help="shift all seeds")
+    p.add_argument(
+        "--jobs", type=int, default=None, metavar="N", help="worker processes (default: all cores)"
+    )
+    p.add_argument("--executor", choices=["local", "in-process", "dask"], default="local")
+    p.add_argument("--task-timeout", type=float, default=900.0, metavar="SECONDS")
     p = add("regimes", cmd_regimes, "write the regimes table (docs/regimes.md)", json_flag=False)
     p.add_argument("--results", type=Path, default=None, help="a results.json for the status column")
     p.add_argument("--output", type=Path, default=None, metavar="FILE")

@@ -17,7 +17,7 @@ import pluggy
 
 from prismcat import hookspecs
 
-BUILTIN_PLUGINS = ("prismcat.formulas.builtin",)
+BUILTIN_PLUGINS = ("prismcat.formulas.builtin", "prismcat.checkers")
 REGISTER_HOOKS = ("register_formula_kinds", "register_measures", "register_simulators", "register_checkers")
 
 

@@ -102,7 +102,7 @@ def _failure_text(run) -> str:
     for c in run.checks:
         lines.append(f"  [{c.status}] {c.checker}: {c.message}")
     table = next(
-        (c.table for c in run.checks if c.checker in ("tolerance", "convergence", "cauchy") and c.table),
+        (c.table for c in run.checks if c.table),
         [],
     )
     if table:

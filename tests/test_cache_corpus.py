@@ -29,7 +29,7 @@ from prismcat.validation.runner import plan_tasks, simulation_fingerprint
 
 from .conftest import records_text, validate_in_process
 
-N_TASKS = 6  # two entries, three rungs each
+N_TASKS = 8  # two entries, four rungs each
 
 
 # -- helpers --------------------------------------------------------------------------------------

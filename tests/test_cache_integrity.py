@@ -1,7 +1,7 @@
 """Cache keys cover everything that changes the simulated numbers, and nothing that does not.
 
 A key is the content hash of a task's resolved problems and of the code-and-machine fingerprint
-(prismcat.simulation.fingerprint). Editing what only the checkers read (tolerances, slack, the
+(prismcat.simulation.fingerprint). Editing what only the checkers read (tolerances, declared resolutions, the
 title) must hit; anything that changes the numbers (seeds, sizes, dtype, integrator settings, the
 BLAS thread count, the backend, its device, the simulation sources) must miss.
 """
@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 SIMULATION = REPO / "prismcat" / "simulation"
 TASKS = REPO / "prismcat" / "validation" / "tasks.py"
 NUMPY_PLUGIN = REPO / "plugins" / "prismcat_numpy" / "prismcat_numpy"
-N_TASKS = 6  # two entries, three rungs each, all seeds of a rung in one task
+N_TASKS = 8  # two entries, four rungs each, all seeds of a rung in one task
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -100,11 +100,14 @@ def test_default_executor_fills_the_cache_that_an_in_process_run_hits(small, tmp
     "what, change",
     [
         ("tolerance", lambda d: d["validation"]["tolerance"].update(train=0.5, population=0.5)),
-        ("slack", lambda d: d["convergence"].update(slack=0.45)),
+        (
+            "resolution",
+            lambda d: d["validation"].update(resolution={"quick": 0.5, "reason": "declared for a test"}),
+        ),
         ("title", lambda d: d.update(title="A retitled entry")),
         ("summary", lambda d: d.update(summary="Another summary.")),
     ],
-    ids=["tolerance", "slack", "title", "summary"],
+    ids=["tolerance", "resolution", "title", "summary"],
 )
 def test_checker_only_edits_do_not_resimulate(small, tmp_path, what, change):
     cache = tmp_path / "cache"
@@ -149,12 +152,12 @@ def _edit_entry(entry_file: str, change):
 @pytest.mark.parametrize(
     "edit, kwargs, hits, misses",
     [
-        # one more seed in mean-field: its three batches change, the other entry's do not
-        (_edit_entry("mean-field.yaml", lambda d: d["validation"].update(seeds=3)), {}, 3, 3),
-        # a new top rung: N = 2 and 4 are the same problems as before, N = 16 is new
-        (_edit_entry("mean-field.yaml", lambda d: d["validation"].update(ladder=[2, 4, 16])), {}, 5, 1),
+        # one more seed in mean-field: its four batches change, the other entry's do not
+        (_edit_entry("mean-field.yaml", lambda d: d["validation"].update(seeds=13)), {}, 4, 4),
+        # a new top rung: N = 2, 4, 8 are the same problems as before, N = 32 is new
+        (_edit_entry("mean-field.yaml", lambda d: d["validation"].update(ladder=[2, 4, 8, 32])), {}, 7, 1),
         # a longer window changes every time grid of that entry
-        (_edit_entry("ld-mf.yaml", lambda d: d["validation"].update(horizon=2.5)), {}, 3, 3),
+        (_edit_entry("ld-mf.yaml", lambda d: d["validation"].update(horizon=2.5)), {}, 4, 4),
         (None, {"dtype": "float32"}, 0, N_TASKS),
         (None, {"seed_offset": 1}, 0, N_TASKS),
     ],

@@ -100,7 +100,8 @@ def test_bad_inputs_are_refused():
 
 
 def test_validation_reports_each_losss_extrapolation(small, tmp_path):
-    """results.json and both reports carry the extrapolation; too few seeds state no resolution."""
+    """results.json and both reports lead with each loss's extrapolation and resolution; too few
+    seeds state no resolution and fail."""
     import json
 
     from prismcat.catalog import load_catalog
@@ -108,15 +109,17 @@ def test_validation_reports_each_losss_extrapolation(small, tmp_path):
 
     from .conftest import edit_yaml, validate_in_process
 
-    edit_yaml(small / "mean-field.yaml", lambda d: d["validation"].update(seeds=8))
+    edit_yaml(small / "ld-mf.yaml", lambda d: d["validation"].update(seeds=4))
     v = validate_in_process(small, tmp_path / "cache")
     paths = write_report(v, load_catalog(small), tmp_path / "r")
     data = {e["id"]: e for e in json.loads(paths["json"].read_text())["entries"]}
-    face, edge = data["mean-field"]["extrapolation"], data["large-data+mean-field"]["extrapolation"]
-    assert set(face) == {"train", "population"}
-    assert face["train"]["resolution_stated"] and 0 < face["train"]["resolution"] < 1
-    assert "resolution" in face["train"]["summary"] and "%" in face["train"]["summary"]
-    assert not edge["train"]["resolution_stated"]  # 2 seeds
-    assert "no resolution: 2 seeds, at least 8 needed" in edge["train"]["summary"]
-    assert face["train"]["summary"] in paths["markdown"].read_text()
-    assert "vs the infinite-size extrapolation" in paths["html"].read_text()
+    face, edge = data["mean-field"], data["large-data+mean-field"]
+    assert set(face["headline"]) == {"train", "population"}
+    ex = next(c for c in face["checks"] if c["checker"] == "extrapolation")
+    assert ex["status"] == "pass" and 0 < ex["details"]["train"]["resolution"] < 1
+    assert "resolution" in face["headline"]["train"] and "%" in face["headline"]["train"]
+    assert set(ex["band"]["train"]) == {"label", "center", "low", "high", "scale"}
+    bad = next(c for c in edge["checks"] if c["checker"] == "extrapolation")
+    assert bad["status"] == "fail" and "CANNOT TELL: 4 seeds, at least 8 needed" in bad["message"]
+    assert face["headline"]["train"] in paths["markdown"].read_text()
+    assert "formula vs the infinite-size extrapolation" in paths["html"].read_text()

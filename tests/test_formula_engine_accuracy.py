@@ -9,7 +9,7 @@ edge of its stability region, where it is off by 1e-9 even at rtol 1e-13 (checke
 long-double solution, which this reference then matches to 1e-13): its step is capped at
 4 / (2 max |s|). Cases: each entry's defaults on the CLI window and its validation window, and
 every parameter point and clock at which a consistency relation
-(``prismcat_checks.consistency.evaluate``) evaluates it, for the losses the relation compares.
+(``prismcat.checkers.consistency.evaluate``) evaluates it, for the losses the relation compares.
 """
 
 from __future__ import annotations

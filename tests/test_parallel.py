@@ -26,22 +26,22 @@ from .conftest import records_text
 records = records_text
 
 
-def longer(small: Path, seeds: int = 4, extra: int = 1) -> None:
-    """More and longer tasks, so that a run can be caught half-way."""
+def longer(small: Path, seeds: int = 12, extra: int = 1) -> None:
+    """More and longer tasks, so that a run can be caught half-way (extra rungs on top)."""
     for path in small.glob("*.yaml"):
         edit(
             path,
             lambda d: d["validation"].update(
                 seeds=seeds,
-                ladder=[4, 8, 16, 32, 64][: 3 + extra]
+                ladder=[2, 4, 8, 16, 32][: 4 + extra]
                 if d["id"] == "mean-field"
-                else [8, 16, 32, 64, 128][: 3 + extra],
+                else [8, 16, 32, 64, 128][: 4 + extra],
             ),
         )
 
 
 def test_the_pool_gives_byte_identical_results_to_the_serial_run(small, tmp_path):
-    longer(small, seeds=3)
+    longer(small, extra=0)
     cat = load_catalog(small)
     serial = validate(cat, progress=False, executor=InProcessExecutor())
     pool = LocalExecutor(jobs=2)
@@ -119,7 +119,7 @@ def _cmd(catalog: Path, report: Path, cache: Path, *extra: str) -> list[str]:
 
 @pytest.mark.parametrize("jobs", ["2", "1"])
 def test_ctrl_c_stops_cleanly_and_keeps_every_finished_task(small, tmp_path, jobs):
-    longer(small, seeds=6, extra=1)
+    longer(small)
     cache, report = tmp_path / "cache", tmp_path / "report"
     proc = subprocess.Popen(
         _cmd(small, report, cache, "--jobs", jobs), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -152,7 +152,7 @@ print("DONE", v.ok, flush=True)
 
 @pytest.mark.parametrize("how", ["file", "stdin"])
 def test_a_script_without_a_main_guard_is_not_rerun_by_the_workers(small, tmp_path, how):
-    longer(small, seeds=2)
+    longer(small, extra=0)
     source = SCRIPT.format(catalog=str(small))
     if how == "file":
         script = tmp_path / "quick.py"
@@ -187,7 +187,7 @@ def _running(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
 def test_a_killed_run_leaves_no_worker_behind(small, tmp_path):
-    longer(small, seeds=6, extra=1)
+    longer(small)
     cache = tmp_path / "cache"
     proc = subprocess.Popen(
         _cmd(small, tmp_path / "r", cache, "--jobs", "2"),

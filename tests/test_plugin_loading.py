@@ -83,7 +83,14 @@ def test_prismcat_plugins_lists_each_plugin_with_what_it_registers_or_why_not(si
         "register_simulators: 'numpy' is also registered by 'duplicate', so neither is used (uninstall one of them)"
     ]
     assert items["numpy"]["distribution"] == "prismcat-numpy" and items["numpy"]["version"]
-    assert items["checks"]["registers"]["checkers"] == ["tolerance", "convergence", "cauchy", "consistency"]
+    assert items["prismcat.checkers"]["source"] == "builtin"  # the standard checkers ship with prismcat
+    assert items["prismcat.checkers"]["registers"]["checkers"] == [
+        "extrapolation",
+        "convergence",
+        "tolerance",
+        "cauchy",
+        "consistency",
+    ]
     assert items["prismcat.formulas.builtin"]["source"] == "builtin"
     for name in ("missing_dep", "raising_hook", "duplicate", "bad_signature"):
         assert not items[name]["ok"], name
@@ -113,6 +120,6 @@ def test_a_plugin_registered_at_run_time_is_listed(monkeypatch):
         assert info.source == "runtime" and info.errors == ["register_checkers: ValueError: oops"]
         from prismcat.validation.runner import checkers
 
-        assert set(checkers()) == {"tolerance", "convergence", "cauchy", "consistency"}
+        assert set(checkers()) == {"extrapolation", "tolerance", "convergence", "cauchy", "consistency"}
     finally:
         pm.unregister(name="test-extra")

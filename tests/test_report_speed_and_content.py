@@ -113,7 +113,8 @@ def test_every_png_decodes_with_the_expected_size(passing, tmp_path):
     assert_drawn(prism)
     for alt, img in entry_imgs:
         # two loss columns (train and population), two rows
-        assert img.size == (int(2 * 5.2 * figures.DPI), int(6.6 * figures.DPI)), alt
+        width, height = figures.ENTRY_PANEL
+        assert img.size == (int(2 * width * figures.DPI), int(height * figures.DPI)), alt
         assert_drawn(img)
 
 

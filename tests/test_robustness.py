@@ -196,7 +196,7 @@ def test_failing_checkers_fail_only_their_check(small, plugin):
         BadChecker("sleeper", "hang"),
     ]
     plugin(CheckerPlugin(bad), "test-bad-checkers")
-    v = validate(load_catalog(small), progress=False, timeout=1.0)
+    v = validate(load_catalog(small), progress=False, timeout=1.0, seeds_per_task=1)  # 1 s per task
     runs = {r.entry.id: r for r in v.runs}
     assert runs["large-data+mean-field"].status == "pass"  # untouched
     checks = {c.checker: c for c in runs["mean-field"].checks}
@@ -208,7 +208,7 @@ def test_failing_checkers_fail_only_their_check(small, plugin):
         checks["badstatus"].message == "checker 'badstatus' failed: PluginError: returned the status 'maybe'"
     )
     assert checks["sleeper"].message == "checker 'sleeper' did not finish within 1 s (task timeout)"
-    for name in ("tolerance", "convergence", "consistency"):
+    for name in ("extrapolation", "tolerance", "convergence", "consistency"):
         assert checks[name].status == "pass"
     assert runs["mean-field"].status == "error"
 
@@ -236,7 +236,7 @@ def test_kill_9_then_rerun_reuses_the_cache_and_completes(small, tmp_path):
         edit(
             data_path,
             lambda d: d["validation"].update(
-                seeds=6, ladder=[4, 8, 16, 32, 64] if d["id"] == "mean-field" else [8, 16, 32, 64, 128]
+                seeds=12, ladder=[2, 4, 8, 16, 32] if d["id"] == "mean-field" else [8, 16, 32, 64, 128]
             ),
         )
     cache, report = tmp_path / "cache", tmp_path / "report"
@@ -299,4 +299,4 @@ def test_records_drop_nothing_computed_when_a_later_entry_fails(small):
         checks["consistency"]["status"] == "error"
         and "mean-field: train limit" in checks["consistency"]["message"]
     )
-    assert len(edge["sizes"]) == 3
+    assert len(edge["sizes"]) == 4

@@ -18,8 +18,12 @@ def statuses(v) -> dict[str, dict[str, str]]:
     return {r.entry.id: {c.checker: c.status for c in r.checks} for r in v.runs}
 
 
-def test_the_standard_checkers_are_installed():
-    assert {"tolerance", "convergence", "cauchy", "consistency"} <= set(checkers())
+def test_the_standard_checkers_ship_with_prismcat_as_a_builtin_plugin():
+    from prismcat.plugins import plugin_report
+
+    assert {"extrapolation", "tolerance", "convergence", "cauchy", "consistency"} <= set(checkers())
+    builtin = next(p for p in plugin_report() if p.name == "prismcat.checkers")
+    assert builtin.source == "builtin" and "extrapolation" in builtin.registers["checkers"]
 
 
 def test_correct_entries_pass(small, tmp_path):
@@ -29,8 +33,9 @@ def test_correct_entries_pass(small, tmp_path):
         assert run.status == "pass", (run.entry.id, run.message)
     got = statuses(v)
     assert got["large-data+mean-field"] == {
-        "tolerance": "pass",
+        "extrapolation": "pass",
         "convergence": "pass",
+        "tolerance": "pass",
         "consistency": "pass",
     }
     assert got["mean-field"]["consistency"] == "pass"  # the face reduces to its edge
@@ -47,10 +52,12 @@ def test_a_factor_two_in_the_rate_is_caught(small, tmp_path):
     run = v.runs[0]
     assert run.status == "fail"
     checks = {c.checker: c for c in run.checks}
+    assert checks["extrapolation"].status == "fail" and "REJECTED" in checks["extrapolation"].message
     assert checks["tolerance"].status == "fail"
     assert checks["convergence"].status == "fail"
-    # a deterministic O(1) error: the fitted rate is ~0 with a small standard error, far outside the band
-    assert re.search(r"train rate 0\.0\d \+- 0\.0\d \(outside 1 \+- 0\.4\d\)", checks["convergence"].message)
+    # a deterministic O(1) error: the fitted rate is ~0 with a small standard error, the declared
+    # rate 1 is rejected
+    assert re.search(r"train: rate 0\.\d\d \+- 0\.\d\d .* REJECTED", checks["convergence"].message)
 
 
 def test_a_wrong_edge_is_caught_by_consistency(small):
@@ -94,7 +101,7 @@ def test_cache_resumes_and_results_are_reproducible(small, tmp_path):
     first = validate(cat, cache=DiskCache(cache_dir), progress=False)
     assert first.cache["hits"] == 0
     second = validate(cat, cache=DiskCache(cache_dir), progress=False)
-    assert second.cache["hits"] == 6 and second.cache["misses"] == 0
+    assert second.cache["hits"] == 8 and second.cache["misses"] == 0  # 2 entries x 4 rungs
     a, b = to_records(first), to_records(second)
     a.pop("timing")
     b.pop("timing")
@@ -135,7 +142,7 @@ def test_cli_writes_the_three_reports_and_exits_by_status(small, tmp_path, capsy
     assert code == 1
     data = json.loads((out / "results.json").read_text())
     edge = next(e for e in data["entries"] if e["id"] == "large-data+mean-field")
-    assert edge["status"] == "fail" and "tolerance" in edge["message"]
+    assert edge["status"] == "fail" and "extrapolation" in edge["message"]
 
 
 def test_pytest_collects_catalogue_entries(small, pytester):
@@ -151,5 +158,5 @@ def test_pytest_collects_catalogue_entries(small, pytester):
     # the broken edge fails its own checks, and the face fails consistency with it
     result.assert_outcomes(failed=2)
     text = result.stdout.str()
-    assert "error vs N:" in text and "[fail] tolerance" in text
+    assert "error vs N:" in text and "[fail] extrapolation" in text and "[fail] tolerance" in text
     assert "[fail] consistency: large-data+mean-field <- mean-field" in text

@@ -68,6 +68,7 @@ class Entry:
     source: SourceDoc | None = None
     absent: dict[str, str] = field(default_factory=dict)
     relations: list[CompiledRelation] = field(default_factory=list)
+    mean_eps: Compiled | None = None  # the seed-mean's small quantity (convergence.mean.in)
 
     @property
     def id(self) -> str:

@@ -318,6 +318,8 @@ def _check_entry(spec: Any, doc: SourceDoc, check_values: bool) -> Entry | None:
             loss: out.compile(eps_scope, getattr(conv_in, loss), ("convergence", "in", loss))
             for loss in LOSSES
         }
+    mean = spec.convergence.mean
+    mean_eps = None if mean is None else out.compile(eps_scope, mean.in_, ("convergence", "mean", "in"))
     for name, value in spec.validation.parameters.items():
         p = spec.parameters.get(name)
         if p is None:
@@ -330,7 +332,7 @@ def _check_entry(spec: Any, doc: SourceDoc, check_values: bool) -> Entry | None:
     relations = [_compile_relation(i, r, scope, spec.clock.name, out) for i, r in enumerate(spec.consistency)]
     if out.problems:
         raise CatalogError(out.problems)
-    entry = Entry(spec, cell, ratios, clock, quantities, formulas, eps, doc, absent, relations)
+    entry = Entry(spec, cell, ratios, clock, quantities, formulas, eps, doc, absent, relations, mean_eps)
     if check_values:
         _smoke_test(entry, out)
         if out.problems:

@@ -67,6 +67,27 @@ class PerLoss(Spec):
     population: Expr
 
 
+def _next_exceeds_rate(spec):
+    """A next-order exponent must exceed the leading one."""
+    if spec.next is not None and not spec.next > spec.rate:
+        raise ValueError(f"next ({spec.next:g}) must exceed rate ({spec.rate:g})")
+    return spec
+
+
+class MeanCorrection(Spec):
+    """How the seed-mean curve approaches the limit, where it differs from a single run's error
+    (e.g. a run's error is its 1/sqrt(d k) spread, the mean's only the O(k/d) bias)."""
+
+    in_: Expr = Field(alias="in", description="The small quantity of the seed-mean's bias.")
+    rate: Num = Field(1, gt=0, le=10)
+    next: Num | None = Field(None, gt=0, le=10, description="A next-order exponent in the same quantity.")
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _orders(self):
+        return _next_exceeds_rate(self)
+
+
 class Convergence(Spec):
     """Expected approach to the limit: error ~ C * eps**rate with eps = ``in``."""
 
@@ -74,15 +95,53 @@ class Convergence(Spec):
     in_: Expr | PerLoss = Field(
         alias="in", description="The small quantity eps, an expression of sizes and parameters."
     )
-    slack: Num = Field(
-        0.35, ge=0, le=5, description="Allowed |fitted rate - rate| for the convergence checker."
+    next: Num | None = Field(
+        None,
+        gt=0,
+        le=10,
+        description="Exponent of the next-order correction in the same eps, fitted along with the "
+        "leading one by the extrapolation (needs one more rung).",
+    )
+    mean: MeanCorrection | None = Field(
+        None,
+        description="The seed-mean's own expansion, used by the infinite-size extrapolation "
+        "(default: in, rate and next above).",
     )
     note: str | None = None
 
+    @model_validator(mode="after")
+    def _orders(self):
+        return _next_exceeds_rate(self)
+
 
 class Tolerance(Spec):
-    train: Num = Field(gt=0)
+    """Allowed distance to the limit at the largest size, as a fraction of the quantity's scale."""
+
+    train: Num = Field(gt=0, le=10)
+    population: Num | None = Field(None, gt=0, le=10)
+
+
+class Scale(Spec):
+    """The size of each quantity over the window, which relative errors are fractions of
+    (default: sup |limit|; declare it for a quantity that crosses or nears zero)."""
+
+    train: Num | None = Field(None, gt=0)
     population: Num | None = Field(None, gt=0)
+
+
+class Achievable(Spec):
+    """The resolution an entry can reach, where it cannot meet the default targets in any sensible
+    budget; validation checks that this run reaches it."""
+
+    quick: Num | None = Field(None, gt=0, le=1, description="Relative formula error resolved (quick).")
+    thorough: Num | None = Field(None, gt=0, le=1, description="Relative formula error resolved (thorough).")
+    rate: Num | None = Field(None, gt=0, le=10, description="Error in the convergence rate resolved.")
+    extrapolate: bool = Field(
+        True,
+        description="false: the ladder cannot support an infinite-size extrapolation or a rate at all "
+        "(e.g. a 1/ln a approach); those checks are skipped, saying why, and the other checks judge.",
+    )
+    reason: str = Field(min_length=10, description="Why the default targets are out of reach.")
 
 
 Statistic = Literal["mean_curve", "mean_error"]
@@ -96,7 +155,6 @@ class Profile(Spec):
     seeds: Int | None = Field(None, ge=1, le=256)
     tolerance: Tolerance | None = None
     points: Int | None = Field(None, ge=2, le=2001)
-    slack: Num | None = Field(None, ge=0, le=5)
 
 
 class Validation(Spec):
@@ -120,6 +178,8 @@ class Validation(Spec):
         "mean_error: mean over seeds of sup over time of |curve - limit|.",
     )
     tolerance: Tolerance
+    scale: Scale = Field(default_factory=Scale)
+    resolution: Achievable | None = None
     nested: bool = Field(
         False,
         description="Common random numbers: every size's data are sub-blocks of the largest size's "
@@ -167,7 +227,9 @@ class Relation(Spec):
     clock: Expr | None = Field(
         None, description="The neighbour's clock as an expression of ours (default: the same)."
     )
-    rate: Num | None = Field(None, gt=0, description="Expected rate in 'small' (checked with slack 0.35).")
+    rate: Num | None = Field(
+        None, gt=0, description="Expected rate in 'small' (see policy.RELATION_RATE_SLACK)."
+    )
     tolerance: Num = Field(gt=0, description="Allowed distance at the last approach value.")
     note: str | None = None
 

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 DPI = 96
-ENTRY_PANEL = (5.2, 6.6)  # an entry figure's width per loss column and its height, inches
+ENTRY_PANEL = (5.2, 9.6)  # an entry figure's width per loss column and its height, inches
+ROWS = 3  # curves; deviation from the formula with the extrapolation's band; distance vs eps
 # An entry figure's margins and the gaps between its panels, inches (what tight_layout gave).
 MARGINS = {"left": 1.0, "right": 0.3, "top": 0.62, "bottom": 0.55, "wgap": 1.0, "hgap": 0.9}
 _PAD_PX = 4  # the least room between a y label and whatever is on its left
@@ -95,7 +96,7 @@ class EntryFigures:
 
         if ncols not in self._figures:
             fig = _figure(ENTRY_PANEL[0] * ncols, ENTRY_PANEL[1])
-            self._figures[ncols] = (fig, fig.subplots(2, ncols, squeeze=False))
+            self._figures[ncols] = (fig, fig.subplots(ROWS, ncols, squeeze=False))
         fig, axes = self._figures[ncols]
         for ax in axes.flat:
             if ax.legend_ is not None:
@@ -111,7 +112,12 @@ class EntryFigures:
             ax.set_title("", y=1.0)
             ax.set_xlabel("")
             ax.set_ylabel("")
-        for row, scale, view in ((axes[0], "linear", (0.0, 1.0)), (axes[1], "log", (1.0, 10.0))):
+        rows = (
+            (axes[0], "linear", (0.0, 1.0)),
+            (axes[1], "linear", (0.0, 1.0)),
+            (axes[2], "log", (1.0, 10.0)),
+        )
+        for row, scale, view in rows:
             for ax in row:
                 _set_scale(ax, scale)
                 # the same view to start from: adding a collection maps it through the view
@@ -143,13 +149,19 @@ class EntryFigures:
             limit = sizes[-1]["curves"][loss]["limit"]
             if limit is not None:
                 ax.plot(clock, limit, "k--", lw=1.6, label="limit formula")
+            for check in record["checks"]:
+                band = (check.get("band") or {}).get(loss)
+                if band:
+                    ax.fill_between(clock, band["low"], band["high"], color="tab:red", alpha=0.3, lw=0)
+                    ax.plot(clock, band["center"], color="tab:red", lw=1.0, label=band["label"])
+            _deviation_panel(axes[1, j], record, loss, clock, clock_name, cmap)
             ax.set_xlabel(clock_name)
             ax.set_ylabel(quantities.get(loss) or loss)
             _break_long_label(ax)
             # y given: no automatic title placement (a pass over the tick labels); see _fit
             ax.set_title(f"{loss}: seed mean and seed range vs limit", fontsize=9, y=1.0)
             ax.legend(fontsize=7, loc="best")
-            _error_panel(axes[1, j], record, loss)
+            _error_panel(axes[2, j], record, loss)
         fig.suptitle(f"{record['id']}  [{record['status']}]", fontsize=11)
         fig.canvas.draw()
         if _fit(fig, axes):
@@ -231,7 +243,7 @@ def _place(fig, ncols: int, m: dict[str, float]) -> None:
     """Place the 2 x ncols panels with the margins and gaps ``m`` (inches)."""
     w, h = fig.get_size_inches()
     panel_w = (w - m["left"] - m["right"] - (ncols - 1) * m["wgap"]) / ncols
-    panel_h = (h - m["top"] - m["bottom"] - m["hgap"]) / 2
+    panel_h = (h - m["top"] - m["bottom"] - (ROWS - 1) * m["hgap"]) / ROWS
     fig.subplots_adjust(
         left=m["left"] / w,
         right=1 - m["right"] / w,
@@ -282,40 +294,62 @@ def _fit(fig, axes: np.ndarray) -> bool:
     return moved
 
 
-def _error_panel(ax, record: dict[str, Any], loss: str) -> None:
+def _deviation_panel(ax, record: dict[str, Any], loss: str, clock, clock_name: str, cmap) -> None:
+    """Each rung's seed-mean curve minus its limit, and the extrapolation's curve and simultaneous
+    band (the first check that gives one, CheckResult.band), in % of the quantity's scale: the
+    formula passes where 0 lies inside the band."""
     sizes = record["sizes"]
-    eps = np.array([s["eps"][loss] for s in sizes])
-    stat = record["settings"].get("statistic", "mean_curve")
-    conv = next((c for c in record["checks"] if c["checker"] in ("convergence", "cauchy")), None)
-    if loss in sizes[0]["errors"]:
-        errs = np.array([s["errors"][loss][stat] for s in sizes])
-        sd = np.array([s["errors"][loss]["seed_sd"] for s in sizes])
-        ax.errorbar(eps, errs, yerr=sd, fmt="o-", capsize=3, label=f"{stat} (bars: seed sd)")
-        tol = record["settings"]["tolerance"].get(loss)
-        if tol:
-            ax.axhline(tol, color="grey", ls=":", label=f"tolerance {tol:g}")
-    elif conv and loss in conv["details"]:
-        diffs = conv["details"][loss]["differences"]
-        ax.plot(eps[1:], diffs, "o-", label="successive differences")
-        errs = np.array(diffs)
-        eps = eps[1:]
-    else:
+    band = next((c["band"][loss] for c in record["checks"] if loss in (c.get("band") or {})), None)
+    last = sizes[-1]["curves"][loss]["limit"]
+    if last is None or band is None:
         _set_scale(ax, "linear")
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
-        ax.text(0.5, 0.5, "no limit formula", transform=ax.transAxes, ha="center")
+        ax.text(0.5, 0.5, "no extrapolation", transform=ax.transAxes, ha="center")
         return
-    if conv and loss in conv["details"] and conv["details"][loss].get("fitted_rate") is not None:
-        rate = conv["details"][loss]["fitted_rate"]
-        if np.isfinite(rate) and np.all(errs > 0):
-            pref = np.exp(np.mean(np.log(errs) - rate * np.log(eps)))
-            grid = np.geomspace(eps.min(), eps.max(), 20)
-            ax.plot(grid, pref * grid**rate, "k-", lw=0.8, label=f"fitted rate {rate:.2f}")
-        declared = conv["details"].get("declared_rate")
-        if declared and np.all(errs > 0):
-            pref = np.exp(np.mean(np.log(errs) - declared * np.log(eps)))
-            grid = np.geomspace(eps.min(), eps.max(), 20)
-            ax.plot(grid, pref * grid**declared, "r:", lw=0.8, label=f"declared rate {declared:g}")
+    limit = np.asarray(last, dtype=float)
+    scale = float(band.get("scale") or np.max(np.abs(limit)))
+    for i, s in enumerate(sizes):
+        cur = s["curves"][loss]
+        dev = (np.asarray(cur["mean"]) - np.asarray(cur["limit"])) / scale * 100
+        c = cmap(0.15 + 0.7 * i / max(1, len(sizes) - 1))
+        ax.plot(clock, dev, color=c, lw=1.0, label=f"N={s['N']:g}")
+    lo, hi = ((np.asarray(band[k]) - limit) / scale * 100 for k in ("low", "high"))
+    ax.fill_between(clock, lo, hi, color="tab:red", alpha=0.3, lw=0, label="extrapolation band")
+    ax.plot(
+        clock, (np.asarray(band["center"]) - limit) / scale * 100, color="tab:red", lw=1.2, label="N -> inf"
+    )
+    ax.axhline(0.0, color="k", ls="--", lw=1.0, label="formula")
+    ax.set_xlabel(clock_name)
+    ax.set_ylabel("deviation, % of scale")
+    ax.set_title(f"{loss}: deviation from the formula", fontsize=9, y=1.0)
+    ax.legend(fontsize=7, loc="best", ncol=2)
+
+
+def _error_panel(ax, record: dict[str, Any], loss: str) -> None:
+    """Errors along the ladder (log-log) from the first check that reports them (CheckResult.rate),
+    with the fitted and the declared rate."""
+    rate = next((c["rate"][loss] for c in record["checks"] if loss in (c.get("rate") or {})), None)
+    if rate is None:
+        _set_scale(ax, "linear")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.text(0.5, 0.5, "no rate measured", transform=ax.transAxes, ha="center")
+        return
+    eps = np.asarray(rate["eps"], dtype=float)
+    errs = np.asarray(rate["errors"], dtype=float)
+    ax.errorbar(
+        eps, errs, yerr=rate.get("errors_se"), fmt="o-", capsize=3, label="error (bars: se over seeds)"
+    )
+    grid = np.geomspace(eps.min(), eps.max(), 20)
+    positive = np.all(errs > 0)
+    for p, style, name in (
+        (rate.get("fitted_rate"), "k-", "fitted"),
+        (rate.get("declared_rate"), "r:", "declared"),
+    ):
+        if p is not None and np.isfinite(p) and positive:
+            pref = np.exp(np.mean(np.log(errs) - p * np.log(eps)))
+            ax.plot(grid, pref * grid**p, style, lw=0.8, label=f"{name} rate {p:.2f}")
     ax.set_xlabel("eps = convergence.in")
     ax.set_ylabel("distance")
     ax.set_title(f"{loss}: distance vs eps (log-log)", fontsize=9, y=1.0)

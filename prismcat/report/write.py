@@ -49,21 +49,28 @@ def _last_errors(rec: dict[str, Any], loss: str) -> str:
 
 
 def _rates(rec: dict[str, Any]) -> str:
+    """The fitted rates of the first check that reports one (see CheckResult.rate)."""
     for c in rec["checks"]:
-        if c["checker"] in ("convergence", "cauchy"):
-            parts = []
-            for loss in ("train", "population"):
-                r = c["details"].get(loss, {}).get("fitted_rate")
-                if r is not None:
-                    parts.append(f"{r:.2f}")
-            declared = c["details"].get("declared_rate")
-            return f"{' / '.join(parts)} (declared {declared:g})" if parts else "-"
+        rates = c.get("rate") or {}
+        parts = [f"{rates[loss]['fitted_rate']:.2f}" for loss in ("train", "population") if loss in rates]
+        if parts:
+            declared = next(iter(rates.values())).get("declared_rate")
+            return f"{' / '.join(parts)} (declared {declared:g})"
     return "-"
 
 
-def _extrapolation(rec: dict[str, Any], sep: str) -> str:
-    parts = [f"{loss}: {x['summary']}" for loss, x in rec.get("extrapolation", {}).items()]
+def _headline(rec: dict[str, Any], sep: str) -> str:
+    parts = [f"{loss}: {line}" for loss, line in rec.get("headline", {}).items()]
     return sep.join(parts) or "-"
+
+
+def _last_relative(rec: dict[str, Any], loss: str) -> str:
+    """The relative distance at the largest size, from any check that reports one."""
+    for c in rec["checks"]:
+        rel = c["details"].get(loss, {}).get("relative") if isinstance(c["details"].get(loss), dict) else None
+        if rel is not None:
+            return f"{100 * rel:.3g}%"
+    return _last_errors(rec, loss)
 
 
 def markdown(records: dict[str, Any]) -> str:
@@ -75,14 +82,15 @@ def markdown(records: dict[str, Any]) -> str:
         f"prismcat {records['prismcat_version']}: "
         f"**{s['passed']} passed, {s['failed']} failed, {s['errors']} errors** of {s['total']} entries.",
         "",
-        "| entry | cell | status | vs the infinite-size extrapolation | error at largest N (train / pop) "
+        "| entry | cell | status | formula vs the infinite-size extrapolation "
+        "| error at largest N (train / pop) "
         "| fitted rate (train / pop) | checks |",
         "|---|---|---|---|---|---|---|",
     ]
     for rec in records["entries"]:
         checks = ", ".join(f"{c['checker']} {c['status']}" for c in rec["checks"]) or "-"
-        errs = f"{_last_errors(rec, 'train')} / {_last_errors(rec, 'population')}"
-        extra = _extrapolation(rec, "; ")
+        errs = f"{_last_relative(rec, 'train')} / {_last_relative(rec, 'population')}"
+        extra = _headline(rec, "; ")
         lines.append(
             f"| {rec['id']} | {rec['cell']} | {rec['status']} | {extra} | {errs} | {_rates(rec)} | {checks} |"
         )
@@ -156,19 +164,21 @@ def html_report(records: dict[str, Any], catalog: Any, *, workers: int | None = 
         _img(prism, "prism coloured by status"),
         "<p class='small'>Faces are the filled areas, edges the lines, vertices the dots; green: all "
         "entries of that cell pass, red: one fails, orange: one could not be evaluated, grey: no entry.</p>",
-        "<h2>Summary</h2><p class='small'>The extrapolation column fits the entry's declared "
-        "correction to the ladder, seed by seed, and says how far the formula lies from the "
-        "infinite-size curve and the smallest relative formula error this run would detect "
-        "(informative: the verdicts come from the checks).</p>"
-        "<table><tr><th>entry</th><th>cell</th><th>status</th><th>vs the infinite-size extrapolation</th>"
+        "<h2>Summary</h2><p class='small'>Per entry and loss: how far the formula lies from the "
+        "infinite-size curve extrapolated from the ladder (the entry's declared correction fitted "
+        "seed by seed), in % of the quantity's scale, and the resolution: the smallest relative "
+        "formula error (its amplitude, or its clock's time scale) this run detects with 80% "
+        "probability. Errors at the largest size are in % of the scale.</p>"
+        "<table><tr><th>entry</th><th>cell</th><th>status</th>"
+        "<th>formula vs the infinite-size extrapolation</th>"
         "<th>error at largest N<br>(train / pop)</th><th>fitted rate</th><th>reason</th></tr>",
     ]
     for rec in records["entries"]:
-        errs = f"{_last_errors(rec, 'train')} / {_last_errors(rec, 'population')}"
+        errs = f"{_last_relative(rec, 'train')} / {_last_relative(rec, 'population')}"
         parts.append(
             f"<tr><td><a href='#{rec['id']}'>{html.escape(rec['id'])}</a></td><td>{rec['cell']}</td>"
             f"<td>{_status(rec['status'])}</td>"
-            f"<td class='small'>{html.escape(_extrapolation(rec, '; '))}</td>"
+            f"<td class='small'>{html.escape(_headline(rec, '; '))}</td>"
             f"<td>{errs}</td><td>{_rates(rec)}</td>"
             f"<td class='small'>{html.escape(rec['message'])}</td></tr>"
         )
@@ -182,6 +192,8 @@ def html_report(records: dict[str, Any], catalog: Any, *, workers: int | None = 
             f"file <code>{html.escape(str(rec['file']))}</code>. "
             f"Status {_status(rec['status'])}.</p>"
         )
+        for loss, line in rec.get("headline", {}).items():
+            parts.append(f"<p><b>{loss}</b>: {html.escape(line)}</p>")
         if rec["message"]:
             parts.append(f"<p class='small'>{html.escape(rec['message'])}</p>")
         checks = [
@@ -194,7 +206,7 @@ def html_report(records: dict[str, Any], catalog: Any, *, workers: int | None = 
             )
             parts.append(f"<table><tr><th>check</th><th>status</th><th>reason</th></tr>{rows}</table>")
         for c in rec["checks"]:
-            if c["table"] and c["checker"] in ("convergence", "cauchy", "consistency"):
+            if c["table"]:
                 parts.append(f"<p class='small'>{c['checker']}:</p>" + _table(c["table"]))
         parts.append(_img(image, f"curves of {rec['id']}"))
         parts.append("</section>")

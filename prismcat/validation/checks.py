@@ -8,7 +8,7 @@ need experiments, the :class:`Measurement` of every rung of the ladder) and retu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -72,13 +72,24 @@ class CheckContext:
 
 @dataclass
 class CheckResult:
-    """A verdict with its reasons; ``details`` is JSON-ready, ``table`` rows are for display."""
+    """A verdict with its reasons; ``details`` is JSON-ready, ``table`` rows are for display.
+
+    Three optional fields let the reports show any checker's findings without knowing its name,
+    each by loss: ``headline`` a sentence the report leads with; ``band`` a curve and its band to
+    draw over the limit (keys ``label``, ``center``, ``low``, ``high``: lists on the clock grid;
+    optional ``scale``, which the deviation panel divides by);
+    ``rate`` the errors along the ladder (``eps``, ``errors``, ``errors_se``, ``fitted_rate``,
+    ``declared_rate``) for the log-log panel.
+    """
 
     checker: str
     status: Status
     message: str
     details: dict[str, Any] = field(default_factory=dict)
     table: list[dict[str, Any]] = field(default_factory=list)
+    headline: dict[str, str] = field(default_factory=dict)
+    band: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rate: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -87,6 +98,9 @@ class CheckResult:
             "message": self.message,
             "details": self.details,
             "table": self.table,
+            "headline": self.headline,
+            "band": self.band,
+            "rate": self.rate,
         }
 
 
@@ -105,7 +119,8 @@ class Checker:
 
 
 def fit_rate(eps: Sequence[float], errors: Sequence[float]) -> tuple[float, float]:
-    """(rate, prefactor) of the least-squares fit error ~ prefactor * eps**rate in log-log."""
+    """(rate, prefactor) of the least-squares fit error ~ prefactor * eps**rate in log-log
+    (deterministic data: consistency relations)."""
     x, y = np.log(np.asarray(eps, dtype=float)), np.log(np.asarray(errors, dtype=float))
     if x.size < 2 or not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))) or np.ptp(x) == 0:
         return float("nan"), float("nan")
@@ -113,60 +128,10 @@ def fit_rate(eps: Sequence[float], errors: Sequence[float]) -> tuple[float, floa
     return float(slope), float(np.exp(intercept))
 
 
-# Rate bands are the declared slack plus RATE_Z standard errors of the fit: a validation of the whole
-# catalogue runs ~42 rate tests (21 entries x 2 losses), so a 2-se band would fail about two correct
-# entries per run by chance, a 3-se band about 0.1 (checked: 10 seed offsets x 21 entries all pass).
-RATE_Z = 3.0
-
-
-def rate_band(fitted: float, se: float, rate: float, slack: float) -> tuple[bool, float]:
-    """Whether ``fitted`` lies within slack + RATE_Z standard errors of ``rate``, and that band."""
-    allowance = slack + (RATE_Z * se if np.isfinite(se) else 0.0)
-    return abs(fitted - rate) <= allowance, allowance
-
-
-def bootstrap_slopes(
-    samples: Sequence[np.ndarray],
-    statistics: Sequence[Callable[[np.ndarray], float]],
-    eps: Sequence[float],
-    reps: int = 400,
-    seed: int = 0,
-) -> tuple[float, float]:
-    """The fitted log-log rate of ``statistics[i](samples[i])`` against ``eps`` and its standard
-    error under resampling of seeds.
-
-    ``samples[i]`` holds size i's per-seed data (first axis: seeds, the same count at every size);
-    the same seed indices are drawn at every size (seeds are paired across sizes when the draws
-    are nested). The resampling uses a fixed seed, so the verdict is reproducible.
-    """
-    fitted, _ = fit_rate(eps, [f(s) for f, s in zip(statistics, samples, strict=True)])
-    n_seeds = samples[0].shape[0]
-    if n_seeds < 2:
-        return fitted, float("nan")
-    idx = np.random.default_rng(seed).integers(0, n_seeds, size=(reps, n_seeds))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logs = np.log([np.asarray(f(s[idx]), dtype=float) for f, s in zip(statistics, samples, strict=True)])
-    ok = np.all(np.isfinite(logs), axis=0)
-    if ok.sum() < 10:
-        return fitted, float("nan")
-    slopes = np.polyfit(np.log(np.asarray(eps, dtype=float)), logs[:, ok], 1)[0]
-    return fitted, float(np.std(slopes, ddof=1))
-
-
-def distance_statistic(name: str, limit: np.ndarray | None = None):
-    """The distance of a (seeds x times) array of curves (or of per-seed differences if
-    ``limit`` is None): 'mean_curve' sup_t |seed mean|, 'mean_error' mean over seeds of sup_t."""
-
-    def stat(curves: np.ndarray) -> float | np.ndarray:
-        """A float for one (seeds x times) array; an array for a stack of them (leading axes)."""
-        dev = curves if limit is None else curves - limit
-        if name == "mean_curve":
-            out = np.max(np.abs(dev.mean(axis=-2)), axis=-1)
-        else:
-            out = np.mean(np.max(np.abs(dev), axis=-1), axis=-1)
-        return float(out) if np.ndim(out) == 0 else out
-
-    return stat
+def scale_of(ctx: CheckContext, loss: str, curve: np.ndarray) -> float:
+    """The quantity's scale over the window: declared (validation.scale), else sup |curve|."""
+    declared = ctx.settings.scale.get(loss)
+    return float(declared) if declared is not None else float(np.max(np.abs(curve)))
 
 
 def error_table(measurements: list[Measurement], statistic: str) -> list[dict[str, Any]]:

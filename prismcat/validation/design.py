@@ -32,8 +32,11 @@ class Settings:
     horizon: float
     points: int
     statistic: str
-    tolerance: dict[str, float | None]
-    slack: float
+    tolerance: dict[str, float | None]  # fractions of the quantity's scale
+    scale: dict[str, float | None]  # declared scales (None: sup |limit| over the window)
+    terms: tuple[float, ...]  # the seed-mean correction's exponents (extrapolation): rate (, next)
+    rate_terms: tuple[float, ...]  # the declared rate (, next) of the entry's error statistic
+    achievable: dict[str, Any]  # declared: resolution "formula", "rate"; "extrapolate"; "reason"
     integrator: str
     dt: float | None
     nested: bool = False
@@ -41,7 +44,12 @@ class Settings:
     dtype: str = "float64"
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.__dict__, "ladder": list(self.ladder)}
+        return {
+            **self.__dict__,
+            "ladder": list(self.ladder),
+            "terms": list(self.terms),
+            "rate_terms": list(self.rate_terms),
+        }
 
 
 def settings_for(
@@ -69,13 +77,25 @@ def settings_for(
             "train": tol.train,
             "population": tol.population if tol.population is not None else tol.train,
         },
-        slack=pick("slack", entry.spec.convergence.slack),
+        scale={"train": v.scale.train, "population": v.scale.population},
+        terms=_terms(entry.spec.convergence.mean or entry.spec.convergence),
+        rate_terms=_terms(entry.spec.convergence),
+        achievable={
+            "formula": None if v.resolution is None else getattr(v.resolution, profile, None),
+            "rate": None if v.resolution is None else v.resolution.rate,
+            "extrapolate": True if v.resolution is None else v.resolution.extrapolate,
+            "reason": None if v.resolution is None else v.resolution.reason,
+        },
         integrator=v.integrator,
         dt=v.dt,
         nested=v.nested,
         seed_offset=seed_offset,
         dtype=dtype,
     )
+
+
+def _terms(expansion: Any) -> tuple[float, ...]:
+    return tuple(float(t) for t in (expansion.rate, expansion.next) if t is not None)
 
 
 @dataclass
@@ -121,6 +141,8 @@ def ladder(entry: Entry, settings: Settings) -> list[SizePoint]:
             )
         times = np.maximum(times, 0.0)
         eps = {loss: float(c(env)) for loss, c in entry.convergence_eps.items()}
+        if entry.mean_eps is not None:
+            eps["mean"] = float(entry.mean_eps(env))
         slope, _ = entry.clock_map(params, sizes)  # dt is given on the entry's clock
         integ = Integrator(
             method=settings.integrator, dt=None if settings.dt is None else settings.dt / slope

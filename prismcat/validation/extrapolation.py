@@ -11,8 +11,9 @@ and the formula is right iff Delta = 0. Delta is estimated by weighted least squ
 a_i that do not depend on t, applied seed by seed: E_s(t) = sum_i a_i D_is(t). The seeds are
 independent replicates of E_s (also with nested draws, where seed s shares its data across rungs),
 so Delta-hat(t) is their mean and se(t) their standard error, with no assumption on how the noise
-varies with size or time. A floor of policy.SE_FLOOR times the scale keeps points where every seed
-agrees (t = 0, say) from claiming a precision no extrapolation has. Misfit of the correction model
+varies with size or time. A systematic uncertainty of policy.SYSTEMATIC times the scale, added in
+quadrature, stands for the orders the model leaves out, and keeps points where every seed agrees
+(t = 0, say) from claiming a precision no extrapolation has. Misfit of the correction model
 (residuals larger than their noise) inflates se by the usual scale factor sqrt(chi2 / dof), so a
 model that does not describe the data widens the uncertainty, which the reported resolution shows,
 instead of raising false alarms.
@@ -38,6 +39,32 @@ from prismcat.validation import policy
 
 
 @dataclass
+class Projection:
+    """A matched test: the estimated multiple r of an error profile, its se and critical value."""
+
+    estimate: float
+    se: float
+    critical: float
+    seeds: int
+
+    @property
+    def rejected(self) -> bool:
+        return bool(abs(self.estimate) > self.critical * self.se)
+
+    def smallest(self, z: float | None = None) -> float:
+        """Smallest |r| detected with probability Phi(z) (default policy.POWER)."""
+        return float((self.critical + (policy.power_z() if z is None else z)) * self.se)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "estimate": self.estimate,
+            "se": self.se,
+            "critical": self.critical,
+            "rejected": self.rejected,
+        }
+
+
+@dataclass
 class Extrapolation:
     """One loss's extrapolation and the verdict on its formula (all curves on the clock grid)."""
 
@@ -53,6 +80,24 @@ class Extrapolation:
     critical: float  # the (1 - alpha) quantile of the statistic under a right formula
     alpha: float
     seeds: int
+    per_seed: np.ndarray | None = None  # (S, T) the per-seed extrapolants E_s
+
+    def project(self, profile: np.ndarray, alpha: float | None = None) -> Projection:
+        """The matched test of one family of formula errors, Delta = r * profile(t): the per-seed
+        extrapolants projected on the profile (weights profile / se**2), a Student-t test on the
+        seeds at ``alpha``. It pools the evidence of every time point, which the sup test does not."""
+        from scipy import stats
+
+        g = np.asarray(profile, dtype=float)
+        if self.per_seed is None or not np.any(g):
+            return Projection(0.0, float("inf"), float("inf"), self.seeds)
+        w = g / self.se**2
+        P = self.per_seed @ w / float(w @ g)  # (S,) per-seed estimates of r
+        S = P.size
+        sys = policy.SYSTEMATIC * self.scale / float(np.max(np.abs(g)))
+        se = float(np.hypot(float(P.std(ddof=1) / np.sqrt(S)) * self.scale_factor, sys))
+        crit = float(stats.t.isf((self.alpha if alpha is None else alpha) / 2.0, S - 1))
+        return Projection(float(P.mean()), se, crit, S)
 
     @property
     def rejected(self) -> bool:
@@ -61,8 +106,22 @@ class Extrapolation:
     @property
     def resolution(self) -> float:
         """Smallest relative formula error (limit x (1 +- r)) detected with probability POWER."""
-        best = float(np.max(np.abs(self.reference) / self.se))
-        return float((self.critical + policy.power_z()) / best) if best > 0 else float("inf")
+        return self.smallest(self.reference)
+
+    def smallest(self, profile: np.ndarray, z: float | None = None) -> float:
+        """Smallest r such that an error r * profile(t) in the formula is detected with probability
+        Phi(z) (default: policy.POWER); e.g. profile = the limit (amplitude error) or clock * d
+        limit / d clock (a stretched clock)."""
+        z = policy.power_z() if z is None else z
+        best = float(np.max(np.abs(np.asarray(profile, dtype=float)) / self.se))
+        return float((self.critical + z) / best) if best > 0 else float("inf")
+
+    def power(self, profile: np.ndarray, r: float) -> float:
+        """Probability of detecting the error r * profile(t) (one-point approximation)."""
+        from statistics import NormalDist
+
+        best = float(np.max(np.abs(np.asarray(profile, dtype=float)) / self.se))
+        return NormalDist().cdf(abs(r) * best - self.critical)
 
     @property
     def relative_deviation(self) -> tuple[float, float]:
@@ -141,10 +200,10 @@ def extrapolate(
     se = E.std(axis=0, ddof=1) / np.sqrt(S)
     floor = policy.SE_FLOOR * scale
     factor = _misfit(D, e, terms, floor) if len(terms) + 1 < R else 1.0
-    se = np.maximum(se * factor, floor)
+    se = np.hypot(se * factor, policy.SYSTEMATIC * scale)
     stat = float(np.max(np.abs(dev) / se))
     crit = critical_value(E - dev, alpha, rng_seed) if S > 2 else float("inf")
-    return Extrapolation(e, a, list(terms), dev, se, scale, reference, factor, stat, crit, alpha, S)
+    return Extrapolation(e, a, list(terms), dev, se, scale, reference, factor, stat, crit, alpha, S, E)
 
 
 def _misfit(D: np.ndarray, eps: np.ndarray, terms: list[float], floor: float) -> float:
@@ -168,23 +227,30 @@ def critical_value(centred: np.ndarray, alpha: float, rng_seed: int = 0, reps: i
     """(1 - alpha) quantile of max_t |mean| / se over S seeds drawn from N(0, Sigma-hat), Sigma-hat
     the covariance over time points of the centred seeds (S, T).
 
-    A Gaussian multiplier bootstrap (pseudo-seeds are random Gaussian combinations of the centred
-    seeds, so exactly N(0, Sigma-hat)) measures the quantile at the moderate level
+    A Gaussian multiplier bootstrap (pseudo-seeds drawn exactly from N(0, Sigma-hat), the law of
+    random Gaussian combinations of the centred seeds) measures the quantile at the moderate level
     policy.CALIBRATION_LEVEL, where a few thousand draws pin it down. That fixes the effective
     number m of independent time points (Sidak's formula with Student-t marginals on S - 1 degrees
     of freedom), from which the far tail at ``alpha`` follows without millions of draws.
     """
     from scipy import stats
 
-    S, _ = centred.shape
+    S, T = centred.shape
     level = policy.CALIBRATION_LEVEL
     rng = np.random.default_rng(rng_seed)
-    g = rng.standard_normal((reps, S, S))
-    pseudo = g @ (centred / np.sqrt(S - 1))  # (reps, S, T)
-    m = pseudo.mean(axis=1)
-    s = pseudo.std(axis=1, ddof=1) / np.sqrt(S)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sup = np.where(s > 0, np.abs(m) / s, 0.0).max(axis=1)
+    # N(0, Sigma-hat) pseudo-seeds through a square root of the (T x T) covariance: the same law
+    # as Gaussian combinations of the seeds, in memory that does not grow like seeds**2
+    w, V = np.linalg.eigh(centred.T @ centred / (S - 1))
+    root = V * np.sqrt(np.clip(w, 0.0, None))  # Sigma-hat = root @ root.T
+    sups = []
+    for start in range(0, reps, 1000):
+        z = rng.standard_normal((min(1000, reps - start), S, T))
+        pseudo = z @ root.T  # (chunk, S, T)
+        m = pseudo.mean(axis=1)
+        s = pseudo.std(axis=1, ddof=1) / np.sqrt(S)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sups.append(np.where(s > 0, np.abs(m) / s, 0.0).max(axis=1))
+    sup = np.concatenate(sups)
     q0 = float(np.quantile(sup, 1.0 - level))
     p0 = 2.0 * stats.t.sf(q0, S - 1)  # two-sided tail of one time point at q0
     m_eff = float(np.clip(np.log1p(-level) / np.log1p(-p0), 1.0, centred.shape[1])) if p0 < 1 else 1.0

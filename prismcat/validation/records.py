@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class _Model(BaseModel):
@@ -47,6 +47,15 @@ class CheckRecord(_Model):
     message: str
     details: dict[str, Any]
     table: list[dict[str, Any]]
+    headline: dict[str, str] = Field(
+        default_factory=dict, description="by loss: the sentence reports lead with"
+    )
+    band: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="by loss: a curve and band drawn over the limit (center, low, high)"
+    )
+    rate: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="by loss: errors along the ladder and the fitted rate"
+    )
 
 
 class EntryRecord(_Model):
@@ -61,10 +70,10 @@ class EntryRecord(_Model):
     settings: dict[str, Any]
     checks: list[CheckRecord]
     sizes: list[SizeRecord]
-    extrapolation: dict[str, dict[str, Any]] = Field(
+    headline: dict[str, str] = Field(
         default_factory=dict,
-        description="by loss: the infinite-size extrapolation against the formula (informative, "
-        "not a verdict): 'summary', relative deviation and its se, resolution, statistic, critical value",
+        description="by loss: what the checkers found, e.g. 'formula within 0.4% +- 0.6% of the "
+        "infinite-size extrapolation (resolution 1.2%, clock 2%)'",
     )
 
 

@@ -44,7 +44,6 @@ class EntryRun:
     settings: Settings | None
     measurements: list[Measurement] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
-    extrapolations: dict[str, Any] = field(default_factory=dict)  # by loss (see extrapolation.py)
     error: str = ""
     seconds: float = 0.0
 
@@ -83,7 +82,8 @@ def plan_tasks(
     """One task per rung and batch of seeds (all seeds of a rung in one batch by default).
 
     The cache key is the resolved problems of the batch (a different split recomputes rather than
-    mixes) and ``fingerprint``; nothing else of the entry (tolerances, slack, formulas) is in it.
+    mixes) and ``fingerprint``; nothing else of the entry (tolerances, declared resolutions,
+    formulas) is in it.
     """
     from prismcat.simulation.plan import resolved_json
 
@@ -170,30 +170,31 @@ def validate(
     cache = cache or DiskCache(None)
     entries = [catalog.get(i) for i in ids] if ids else list(catalog)
     registry = checkers()
-    runs: dict[str, EntryRun] = {e.id: EntryRun(e, None) for e in entries}
     phases: dict[str, float] = {}
-    tasks = _plan(runs, backend, profile, seed_offset, dtype, seeds_per_task)
-    phases["plan"] = time.perf_counter() - t_start
-    t0 = time.perf_counter()
-    own = executor is None
-    executor = executor or _default_executor(backend, jobs, timeout)
-    try:
-        sims, seconds = _simulate(tasks, runs, cache, executor, progress)
-    finally:
-        if own:
-            executor.close()
-    phases["simulate"] = time.perf_counter() - t0
+    runs, tasks, sims = simulate(
+        entries,
+        backend,
+        profile,
+        cache,
+        executor,
+        progress,
+        seed_offset,
+        jobs,
+        timeout,
+        dtype,
+        seeds_per_task,
+        phases,
+    )
     checks_s: dict[str, float] = {}
     for entry in _bar(entries, progress, "checking"):
         run = runs[entry.id]
         t0 = time.perf_counter()
         if not run.error and run.settings is not None:
-            _measure(run, [t for t in tasks if t.entry_id == entry.id], sims)
-            run.extrapolations = extrapolations(run)
+            measure(run, [t for t in tasks if t.entry_id == entry.id], sims)
         phases["measure"] = phases.get("measure", 0.0) + time.perf_counter() - t0
         if run.settings is not None:
             run.checks = run_checkers(registry, entry, catalog, run, timeout, checks_s)
-        run.seconds = seconds.get(entry.id, 0.0) + time.perf_counter() - t0
+        run.seconds = run.seconds + time.perf_counter() - t0
     phases.update({f"check:{name}": v for name, v in checks_s.items()})
     return Validation(
         runs=[runs[e.id] for e in entries],
@@ -204,6 +205,43 @@ def validate(
         cache=cache.stats(),
         phases={k: round(v, 3) for k, v in phases.items()},
     )
+
+
+def simulate(
+    entries: Sequence[Entry],
+    backend: str = "numpy",
+    profile: str = "quick",
+    cache: DiskCache | None = None,
+    executor: Any = None,
+    progress: bool = True,
+    seed_offset: int = 0,
+    jobs: int | None = None,
+    timeout: float | None = None,
+    dtype: str = "float64",
+    seeds_per_task: int | None = None,
+    phases: dict[str, float] | None = None,
+) -> tuple[dict[str, EntryRun], list[Task], dict]:
+    """Plan and simulate every entry's ladder (cached values first): the runs by entry id (with
+    settings, an error where planning or simulating failed, and simulation seconds), the tasks,
+    and the simulated arrays by (entry, rung, part); :func:`measure` turns them into curves."""
+    phases = {} if phases is None else phases
+    cache = cache or DiskCache(None)
+    t0 = time.perf_counter()
+    runs: dict[str, EntryRun] = {e.id: EntryRun(e, None) for e in entries}
+    tasks = _plan(runs, backend, profile, seed_offset, dtype, seeds_per_task)
+    phases["plan"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    own = executor is None
+    executor = executor or _default_executor(backend, jobs, timeout)
+    try:
+        sims, seconds = _simulate(tasks, runs, cache, executor, progress)
+    finally:
+        if own:
+            executor.close()
+    phases["simulate"] = time.perf_counter() - t0
+    for entry_id, sec in seconds.items():
+        runs[entry_id].seconds = sec
+    return runs, tasks, sims
 
 
 def _plan(runs, backend, profile, seed_offset, dtype, seeds_per_task) -> list[Task]:
@@ -276,35 +314,9 @@ def _simulate(tasks, runs, cache, executor, progress):
     return sims, seconds
 
 
-def extrapolations(run: EntryRun) -> dict[str, Any]:
-    """Each loss's infinite-size extrapolation against its formula (for the reports; not a
-    verdict yet): how far the formula is from it, and how finely this run can tell. A loss whose
-    ladder or seeds cannot support one says why."""
-    from prismcat.validation.extrapolation import extrapolate
-
-    ms, out = run.measurements, {}
-    if not ms or not run.entry.has_limit:
-        return out
-    rate = run.entry.spec.convergence.rate
-    for loss in LOSSES:
-        data = [m.losses.get(loss) for m in ms]
-        if any(d is None or d.limit is None for d in data):
-            continue
-        try:
-            ex = extrapolate(
-                [d.curves - d.limit[None, :] for d in data],
-                [m.point.eps[loss] for m in ms],
-                [rate],
-                data[-1].limit,
-            )
-        except ValueError as exc:
-            out[loss] = {"summary": f"no extrapolation: {exc}"}
-            continue
-        out[loss] = {**ex.to_json(), "summary": ex.summary()}
-    return out
-
-
-def _measure(run: EntryRun, mine: list[Task], sims) -> None:
+def measure(run: EntryRun, mine: list[Task], sims) -> None:
+    """Fill ``run.measurements`` from the simulated arrays of its tasks ``mine`` (the entry's
+    quantities and limits at each rung), or set ``run.error``."""
     rungs = {t.index: t.point for t in mine}
     try:
         run.measurements = [
@@ -360,6 +372,15 @@ def run_checkers(
             if seconds is not None:
                 seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t0
         out.append(result)
+    if not any(r.status != "skip" for r in out):
+        names = ", ".join(registry) or "none installed"
+        out.append(
+            CheckResult(
+                "validation",
+                "error",
+                f"no checker applies to {entry.id} (checkers: {names}): nothing would confirm it",
+            )
+        )
     return out
 
 
@@ -464,8 +485,18 @@ def _entry_record(run: EntryRun) -> dict[str, Any]:
         "settings": run.settings.to_json() if run.settings else {},
         "checks": [_jsonable(c.to_json()) for c in run.checks],
         "sizes": sizes,
-        "extrapolation": _jsonable(run.extrapolations),
+        "headline": headlines(run),
     }
+
+
+def headlines(run: EntryRun) -> dict[str, str]:
+    """By loss, the sentences the checkers lead with (e.g. the formula against the infinite-size
+    extrapolation, with the resolution), joined in checker order."""
+    out: dict[str, list[str]] = {}
+    for c in run.checks:
+        for loss, line in c.headline.items():
+            out.setdefault(loss, []).append(line)
+    return {loss: "; ".join(lines) for loss, lines in out.items()}
 
 
 def _jsonable(value: Any) -> Any:

@@ -14,10 +14,9 @@ from collections import OrderedDict
 import numpy as np
 
 from prismcat.prism import adjacent_cells
+from prismcat.validation import policy
 from prismcat.validation.checks import CheckContext, Checker, CheckResult, fit_rate
 from prismcat.validation.design import settings_for
-
-RATE_SLACK = 0.35
 
 
 def relations_touching(entry, catalog):
@@ -128,7 +127,7 @@ class ConsistencyChecker(Checker):
                 shrinking = dist[-1] <= dist[0] or dist[0] <= rel.spec.tolerance
                 passed &= shrinking
                 if rel.spec.rate is not None and k in rates and last[k] > 1e-12:
-                    passed &= abs(rates[k] - rel.spec.rate) <= RATE_SLACK
+                    passed &= abs(rates[k] - rel.spec.rate) <= policy.RELATION_RATE_SLACK
             ok &= passed
             details[name] = {
                 "distances": rows,
