@@ -86,6 +86,8 @@ class ExtrapolationChecker(Checker):
                 f"formula within {_pct(x)} +- {_pct(y)} of the infinite-size extrapolation "
                 f"(resolution {_pct(res['amplitude'])}, clock {_pct(res['clock'])})"
             )
+            if declared is not None:
+                line = line[:-1] + f"; declared {_pct(declared)})"
             headline[loss] = line
             why = ""
             if ex.rejected:

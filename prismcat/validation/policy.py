@@ -1,8 +1,9 @@
 """Every validation policy in one place: false-alarm rates, power, targets and minimums.
 
-A validation of the whole catalogue makes about 80 tests (entries x losses x {formula, rate}).
-ALPHA is the false-alarm rate of each: 2e-4 makes a false alarm in a run of the correct catalogue
-about a 1-in-60 event, and about 1-in-6 over ten seed offsets (measured: see the power benchmark).
+A quick validation of the whole catalogue makes about 146 tests (per entry and loss: the
+extrapolation's sup test and two matched tests, and one rate test). ALPHA is the false-alarm rate
+of each: 2e-4 makes a false alarm in a run of the correct catalogue a 1-in-34 event, 0.3 expected
+over ten independent seed sets (measured: none; `benchmarks/bench_power.py`).
 
 Resolutions. An extrapolation's *resolution* is the smallest relative formula error (the limit
 off by a factor 1 +- r, or its clock stretched by 1 +- r) that it detects with probability POWER.
