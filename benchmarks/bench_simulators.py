@@ -84,13 +84,13 @@ def make_ops(backend: str, prepared):
 def backend_p_rhs(backend: str, prepared, to, wrap):
     """The P-flow right-hand side exactly as each backend's integrators call it."""
     if backend == "numpy":
-        from prismcat_numpy.simulator import PFlow
+        from prismcat.simulators.numpy_backend import PFlow
 
         return PFlow(prepared.lam)
     if backend == "torch":
-        from prismcat_torch.simulator import p_flow_rhs
+        from prismcat.simulators.torch_backend import TorchSimulator
 
-        return p_flow_rhs(to(prepared.lam))
+        return TorchSimulator().p_rhs(to(prepared.lam))
     import jax.numpy as jnp
 
     L, D = K.p_constants(to(prepared.lam), jnp.eye(prepared.d))

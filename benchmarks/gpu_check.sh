@@ -18,8 +18,7 @@ if [ ! -x .venv-gpu/bin/python ]; then
     python3 -m venv .venv-gpu
     .venv-gpu/bin/pip install -q --upgrade pip
     .venv-gpu/bin/pip install -q torch torchdiffeq "jax[cuda12]" diffrax
-    .venv-gpu/bin/pip install -q -e ".[dev]" -e plugins/prismcat_numpy \
-        -e plugins/prismcat_torch -e plugins/prismcat_jax
+    .venv-gpu/bin/pip install -q -e ".[dev]"   # numpy, torch and jax backends are built in
 fi
 . .venv-gpu/bin/activate
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || echo "no nvidia-smi"

@@ -5,7 +5,7 @@ from prismcat.catalog import Catalog, Entry, Prediction, entry_from_data, load_c
 from prismcat.errors import CatalogError, EvaluationError, ExpressionError, PrismcatError
 from prismcat.hookspecs import hookimpl
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # the one place the version is written (pyproject reads it)
 
 __all__ = [
     "Catalog",

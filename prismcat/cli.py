@@ -265,7 +265,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         problem = Problem(
             d=args.d, k=args.k, n=args.n, sigma2=args.sigma2, times=tuple(args.times), **settings
         )
-    result = simulate(problem, backend=args.backend)[0]
+    result = simulate(problem, backend=_backend(args))[0]
     if args.json:
         _print_json(result.to_json())
         return EXIT_OK
@@ -298,7 +298,7 @@ def cmd_where(args: argparse.Namespace) -> int:
 
         res = simulate(
             Problem(d=args.d, k=args.k, n=args.n, sigma2=args.sigma2, times=tuple(t), seed=args.seed),
-            args.backend,
+            _backend(args),
         )[0]
         observed = {"L_train0": res.train0 * args.d, "L_pop0": res.population0 * args.d, "trS": res.trS}
         sim = {"train": res.train, "population": res.population}
@@ -351,8 +351,24 @@ def cmd_backends(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(items)
         return EXIT_OK
-    rows = [[b["name"], "yes" if b["available"] else "no", b["reason"], b["description"]] for b in items]
-    print(_table(rows, ["backend", "usable", "detail", "description"]))
+    rows = [
+        [
+            b["name"],
+            "yes" if b["available"] else "no",
+            b["reason"],
+            b["runs"],
+            b["options"] or "-",
+            b["description"],
+        ]
+        for b in items
+    ]
+    print(_table(rows, ["backend", "usable", "detail", "runs", "options", "description"]))
+    if not any(b["available"] for b in items):
+        print(
+            "\nno usable simulator backend: reinstall prismcat (numpy ships with it), or see "
+            "'prismcat plugins' for one that failed to load",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
@@ -372,7 +388,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         v = validate(
             cat,
             args.ids or None,
-            backend=args.backend,
+            backend=_backend(args),
             profile=args.profile,
             cache=cache,
             progress=not args.no_progress,
@@ -418,7 +434,7 @@ def cmd_power(args: argparse.Namespace) -> int:
             cat,
             args.ids or None,
             delta=args.delta,
-            backend=args.backend,
+            backend=_backend(args),
             profile=args.profile,
             cache=DiskCache(None if args.no_cache else args.cache_dir),
             executor=executor,
@@ -456,8 +472,9 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     for p in items:
         what = "; ".join(f"{hook}: {', '.join(names)}" for hook, names in p["registers"].items() if names)
         version = f"{p['distribution']} {p['version']}" if p["distribution"] else "-"
-        rows.append([p["name"], p["source"], version, "ok" if p["ok"] else "FAILED", what or "-"])
-    print(_table(rows, ["plugin", "source", "package", "status", "registers"]))
+        supports = "-" if p["source"] == "builtin" else (p["supports"] or "undeclared")
+        rows.append([p["name"], p["source"], version, supports, "ok" if p["ok"] else "FAILED", what or "-"])
+    print(_table(rows, ["plugin", "source", "package", "prismcat", "status", "registers"]))
     for p in items:
         for err in p["errors"]:
             print(f"{p['name']}: {err}")
@@ -516,6 +533,27 @@ def cmd_regimes(args: argparse.Namespace) -> int:
 
 
 # -- wiring ---------------------------------------------------------------------------------
+def _backend_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--backend", default="numpy", help="simulator backend: NAME or NAME:KEY=VALUE,... (prismcat backends)"
+    )
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a backend option (repeatable), e.g. --backend sgd --option batch_size=8",
+    )
+
+
+def _backend(args: argparse.Namespace) -> str:
+    """The backend spec of ``--backend`` with the ``--option`` values."""
+    from prismcat.simulation.api import parse_spec, with_options
+
+    extra = parse_spec("x:" + ",".join(args.option))[1] if args.option else {}
+    return with_options(args.backend, extra)
+
+
 def _common_options(suppress: bool) -> argparse.ArgumentParser:
     """The options every command takes, before or after its name. The subcommands' copies default
     to SUPPRESS, so ``prismcat --catalog DIR list`` is not undone by ``list``'s own default."""
@@ -576,7 +614,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="arrays X (d x n) and W0 (d x k)",
     )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--backend", default="numpy")
+    _backend_arguments(p)
     p.add_argument("--integrator", choices=["adaptive", "rk4", "euler"], default="adaptive")
     p.add_argument("--dt", type=float, default=None, help="step of euler/rk4 (euler: the learning rate)")
     p.add_argument("--rtol", type=float, default=None, help="default 1e-10 (float32: 1e-6)")
@@ -602,7 +640,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--points", type=int, default=51)
     p.add_argument("--top", type=int, default=5, help="how many candidate entries")
     p.add_argument("--simulate", action="store_true", help="also run the finite-size model and compare")
-    p.add_argument("--backend", default="numpy")
+    _backend_arguments(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--figure", type=Path, default=None, metavar="FILE.png")
     add("backends", cmd_backends, "list the installed simulator backends and whether each is usable")
@@ -613,7 +651,7 @@ def build_parser() -> argparse.ArgumentParser:
         json_flag=False,
     )
     p.add_argument("ids", nargs="*", help="entry ids (default: all)")
-    p.add_argument("--backend", default="numpy")
+    _backend_arguments(p)
     p.add_argument("--profile", choices=["quick", "thorough"], default="quick")
     p.add_argument("--report", type=Path, default=Path("report"), metavar="DIR")
     p.add_argument("--no-cache", action="store_true", help="recompute everything")
@@ -657,7 +695,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--delta", type=float, default=0.03, help="relative size of each perturbation (default 0.03)"
     )
-    p.add_argument("--backend", default="numpy")
+    _backend_arguments(p)
     p.add_argument("--profile", choices=["quick", "thorough"], default="quick")
     p.add_argument("--no-cache", action="store_true", help="recompute everything")
     p.add_argument("--cache-dir", type=Path, default=Path(".prismcat-cache"), metavar="DIR")

@@ -48,11 +48,23 @@ def register_measures(register: Callable[[Any], None]) -> None:
 
 @hookspec
 def register_simulators(register: Callable[[Any], None]) -> None:
-    """Register simulators: backends that run the finite-size autoencoder and return its loss
-    curves (see :mod:`prismcat.simulate`)."""
+    """Register simulator backends: instances of :class:`prismcat.simulation.arrays.ArraySimulator`
+    (implement ``asarray`` and ``to_numpy``; prismcat runs the loops) or of
+    :class:`prismcat.simulation.base.Simulator` (implement ``integrate``). Each declares the
+    formulations and integrators it runs and prismcat negotiates every problem with it. Check one
+    with :mod:`prismcat.testing`; walk-through: ``docs/writing-a-simulator.md``.
+
+    :param register: call ``register(simulator)`` once per backend; its ``name`` is what
+        ``--backend`` selects.
+    """
 
 
 @hookspec
 def register_checkers(register: Callable[[Any], None]) -> None:
-    """Register checkers: verdicts comparing simulated curves with an entry's limit
-    (see :mod:`prismcat.validation`)."""
+    """Register checkers (:class:`prismcat.validation.checks.Checker`): verdicts on an entry,
+    from its simulated ladder (``needs_simulation``) or from its formulas alone. Walk-through:
+    ``docs/writing-a-checker.md``.
+
+    :param register: call ``register(checker)`` once per checker; every checker that ``applies``
+        to an entry runs on it.
+    """

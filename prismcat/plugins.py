@@ -3,21 +3,29 @@
 A plugin that fails to import, to register with pluggy, or whose ``register_*`` hook raises or
 registers something unusable is recorded (:func:`plugin_report`, ``prismcat plugins``) and left
 out; every other plugin, and every command, keeps working.
+
+A plugin declares the prismcat versions it supports as the ``prismcat`` requirement of its
+distribution (``dependencies = ["prismcat>=0.2,<0.3"]``); one whose range excludes the running
+prismcat is reported and never imported. ``PRISMCAT_LOAD_PLUGINS`` set to a comma-separated list
+of entry-point names loads only those ('' loads none; the built-ins always load).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
 from typing import Any
 
 import pluggy
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from prismcat import hookspecs
 
-BUILTIN_PLUGINS = ("prismcat.formulas.builtin", "prismcat.checkers")
+BUILTIN_PLUGINS = ("prismcat.formulas.builtin", "prismcat.simulators", "prismcat.checkers")
 REGISTER_HOOKS = ("register_formula_kinds", "register_measures", "register_simulators", "register_checkers")
 
 
@@ -30,6 +38,7 @@ class PluginInfo:
     module: str = ""
     distribution: str | None = None
     version: str | None = None
+    supports: str | None = None  # the prismcat range its distribution declares
     errors: list[str] = field(default_factory=list)
     registers: dict[str, list[str]] = field(default_factory=dict)
 
@@ -44,6 +53,7 @@ class PluginInfo:
             "module": self.module,
             "distribution": self.distribution,
             "version": self.version,
+            "supports": self.supports,
             "ok": self.ok,
             "errors": list(self.errors),
             "registers": {k: list(v) for k, v in self.registers.items()},
@@ -57,6 +67,41 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def supported_range(dist: metadata.Distribution | None) -> str | None:
+    """The prismcat specifier a distribution requires ('' for any version, None if it does not
+    require prismcat at all)."""
+    for line in (dist.requires or []) if dist is not None else []:
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if canonicalize_name(req.name) == "prismcat" and (
+            req.marker is None or req.marker.evaluate({"extra": ""})
+        ):
+            return str(req.specifier)
+    return None
+
+
+def version_problem(supports: str | None) -> str | None:
+    """Why a plugin supporting ``supports`` cannot run with this prismcat (None if it can)."""
+    from packaging.specifiers import SpecifierSet
+
+    from prismcat import __version__
+
+    if supports is None:
+        return (
+            "does not declare which prismcat versions it supports (add 'prismcat>=X,<Y' to its dependencies)"
+        )
+    if __version__ not in SpecifierSet(supports, prereleases=True):
+        return f"supports prismcat {supports}, but this is prismcat {__version__}: upgrade one of them"
+    return None
+
+
+def _selected(name: str) -> bool:
+    chosen = os.environ.get("PRISMCAT_LOAD_PLUGINS")
+    return chosen is None or name in {n.strip() for n in chosen.split(",") if n.strip()}
+
+
 @lru_cache(maxsize=1)
 def plugin_manager() -> pluggy.PluginManager:
     """The process-wide plugin manager (built-ins, then the ``prismcat`` entry-point group)."""
@@ -66,7 +111,7 @@ def plugin_manager() -> pluggy.PluginManager:
         pm.register(importlib.import_module(name), name=name)
         _INFO[name] = PluginInfo(name, "builtin", module=name)
     for ep in metadata.entry_points(group=hookspecs.PROJECT):
-        if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
+        if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name) or not _selected(ep.name):
             continue
         dist = getattr(ep, "dist", None)
         info = _INFO[ep.name] = PluginInfo(
@@ -75,7 +120,12 @@ def plugin_manager() -> pluggy.PluginManager:
             module=ep.value,
             distribution=dist.metadata["Name"] if dist else None,
             version=dist.version if dist else None,
+            supports=supported_range(dist),
         )
+        problem = version_problem(info.supports)
+        if problem is not None:  # reported, never imported
+            info.errors.append(f"not loaded: {problem}")
+            continue
         try:
             pm.register(ep.load(), name=ep.name)
         except Exception as exc:  # a broken plugin is reported, never fatal

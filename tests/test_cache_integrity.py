@@ -35,7 +35,7 @@ from .conftest import records_text, validate_in_process
 REPO = Path(__file__).resolve().parents[1]
 SIMULATION = REPO / "prismcat" / "simulation"
 TASKS = REPO / "prismcat" / "validation" / "tasks.py"
-NUMPY_PLUGIN = REPO / "plugins" / "prismcat_numpy" / "prismcat_numpy"
+NUMPY_BACKEND = REPO / "prismcat" / "simulators" / "numpy_backend.py"
 N_TASKS = 8  # two entries, four rungs each, all seeds of a rung in one task
 
 
@@ -353,11 +353,12 @@ def test_runner_keys_use_the_task_module_source(small, tmp_path, monkeypatch, fr
 
 def test_runner_keys_use_the_backend_package_source(small, tmp_path, monkeypatch, fresh_digests):
     original = _keys(small)
-    plugin = _copy_tree(NUMPY_PLUGIN, tmp_path / "prismcat_numpy")
-    monkeypatch.setattr(fpmod, "_package_root", lambda sim: plugin)
+    backend = tmp_path / "numpy_backend.py"
+    shutil.copy2(NUMPY_BACKEND, backend)
+    monkeypatch.setattr(fpmod, "_package_root", lambda sim: backend)
     source_digest.cache_clear()
     assert _keys(small) == original
-    _append_comment(plugin / "simulator.py")
+    _append_comment(backend)
     source_digest.cache_clear()
     assert set(_keys(small)).isdisjoint(original)
 

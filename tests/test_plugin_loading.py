@@ -20,7 +20,7 @@ PLUGINS = {
     ),
     "pc_test_duplicate": (
         "from prismcat import hookimpl\nfrom prismcat.simulation import Simulator\n\n"
-        "class Dup(Simulator):\n    name = 'numpy'\n\n"
+        "class Dup(Simulator):\n    name = 'numpy'\n\n    def integrate(self, prepared):\n        pass\n\n"
         "@hookimpl\ndef register_simulators(register):\n    register(Dup())\n"
     ),
     "pc_test_bad_signature": (
@@ -40,6 +40,7 @@ def site(tmp_path) -> Path:
         info.mkdir()
         (info / "METADATA").write_text(
             f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 0.{i}\n"
+            "Requires-Dist: prismcat>=0.2,<1\n"
         )
         (info / "entry_points.txt").write_text(f"[prismcat]\n{module.removeprefix('pc_test_')} = {module}\n")
     return root
@@ -71,18 +72,19 @@ def test_every_command_works_and_warns_once_per_broken_plugin(site, small):
     res = run(site, *sim)
     assert res.returncode == 2
     assert "error: simulator backend 'numpy' is registered by more than one plugin (" in res.stderr
-    assert "'duplicate'" in res.stderr and "'numpy' is also registered by 'numpy'" in res.stderr
+    assert "'duplicate'" in res.stderr and "'numpy' is also registered by 'prismcat.simulators'" in res.stderr
 
 
 def test_prismcat_plugins_lists_each_plugin_with_what_it_registers_or_why_not(site):
     res = run(site, "plugins", "--json")
     assert res.returncode == 0, res.stderr
     items = {p["name"]: p for p in json.loads(res.stdout)}
-    assert items["numpy"]["registers"] == {"simulators": ["numpy"]}
-    assert items["numpy"]["errors"] == [
+    builtin = items["prismcat.simulators"]  # numpy, torch and jax ship with prismcat
+    assert builtin["source"] == "builtin"
+    assert builtin["registers"] == {"simulators": ["numpy", "torch", "jax"]}
+    assert builtin["errors"] == [
         "register_simulators: 'numpy' is also registered by 'duplicate', so neither is used (uninstall one of them)"
     ]
-    assert items["numpy"]["distribution"] == "prismcat-numpy" and items["numpy"]["version"]
     assert items["prismcat.checkers"]["source"] == "builtin"  # the standard checkers ship with prismcat
     assert items["prismcat.checkers"]["registers"]["checkers"] == [
         "extrapolation",
@@ -97,7 +99,6 @@ def test_prismcat_plugins_lists_each_plugin_with_what_it_registers_or_why_not(si
         assert items[name]["source"] == "entry point"
     assert items["missing_dep"]["errors"][0].startswith("failed to load: ModuleNotFoundError")
     assert items["duplicate"]["registers"] == {"simulators": ["numpy"]}
-    assert items["torch"]["ok"] and items["jax"]["ok"]
     table = run(site, "plugins")
     assert table.returncode == 0
     assert "FAILED" in table.stdout and "raising_hook: register_simulators: RuntimeError" in table.stdout
@@ -123,3 +124,78 @@ def test_a_plugin_registered_at_run_time_is_listed(monkeypatch):
         assert set(checkers()) == {"extrapolation", "tolerance", "convergence", "cauchy", "consistency"}
     finally:
         pm.unregister(name="test-extra")
+
+
+def _dist(root: Path, module: str, source: str, requires: str | None) -> None:
+    (root / f"{module}.py").write_text(source)
+    info = root / f"{module}-1.0.dist-info"
+    info.mkdir()
+    meta = f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 1.0\n"
+    (info / "METADATA").write_text(meta + (f"Requires-Dist: {requires}\n" if requires else ""))
+    (info / "entry_points.txt").write_text(f"[prismcat]\n{module} = {module}\n")
+
+
+def test_a_plugin_for_another_prismcat_version_is_reported_and_never_imported(tmp_path):
+    root = tmp_path / "site"
+    root.mkdir()
+    marker = tmp_path / "imported"
+    source = f"open({str(marker)!r}, 'w').write('x')\n"  # importing it would leave a trace
+    _dist(root, "pc_old", source, "prismcat<0.2")
+    _dist(root, "pc_undeclared", source, None)
+    _dist(root, "pc_extra_only", source, 'prismcat>=9; extra == "docs"')
+    _dist(root, "pc_current", "", "prismcat>=0.2,<1")
+    res = run(root, "plugins", "--json")
+    assert res.returncode == 0, res.stderr
+    items = {p["name"]: p for p in json.loads(res.stdout)}
+    assert not marker.exists()
+    from prismcat import __version__
+
+    assert items["pc_old"]["errors"] == [
+        f"not loaded: supports prismcat <0.2, but this is prismcat {__version__}: upgrade one of them"
+    ]
+    assert items["pc_old"]["supports"] == "<0.2"
+    for name in ("pc_undeclared", "pc_extra_only"):
+        assert items[name]["errors"][0].startswith("not loaded: does not declare which prismcat versions"), (
+            name
+        )
+    assert items["pc_current"]["ok"] and items["pc_current"]["supports"] == "<1,>=0.2"
+    table = run(root, "list")
+    assert table.returncode == 0
+    assert "warning: plugin 'pc_old' (pc-old 1.0) not loaded: supports prismcat <0.2" in table.stderr
+
+
+def test_prismcat_load_plugins_selects_entry_point_plugins(site):
+    env_run = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
+    res = subprocess.run(
+        [sys.executable, "-m", "prismcat.cli", "plugins", "--json"],
+        capture_output=True,
+        text=True,
+        env={**env_run, "PRISMCAT_LOAD_PLUGINS": "raising_hook"},
+        check=False,
+    )
+    names = {p["name"] for p in json.loads(res.stdout)}
+    assert "raising_hook" in names and "missing_dep" not in names and "duplicate" not in names
+    assert {"prismcat.simulators", "prismcat.checkers"} <= names  # built-ins always load
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "prismcat.cli",
+            "simulate",
+            "--d",
+            "4",
+            "--k",
+            "2",
+            "--n",
+            "8",
+            "--sigma2",
+            "0.1",
+            "--times",
+            "0:1:3",
+        ],
+        capture_output=True,
+        text=True,
+        env={**env_run, "PRISMCAT_LOAD_PLUGINS": ""},
+        check=False,
+    )
+    assert res.returncode == 0 and res.stderr == "", res.stderr  # no third-party plugin, no warning

@@ -24,7 +24,7 @@ def rate_verdict(test, target: float, declared: bool) -> tuple[bool, str]:
     """(passed, reason if not) of a rate test against a target rate resolution."""
     need = test.resolution(policy.required_z())
     if test.rejected:
-        return False, f" REJECTED: {test.statistic:.1f} se from the declared rate > {test.critical:.1f}"
+        return False, f" REJECTED: {test.statistic:.3g} se from the declared rate > {test.critical:.3g}"
     if not need <= target:
         what = "declared" if declared else "target"
         return False, (

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -12,8 +12,8 @@ import numpy as np
 from prismcat.errors import PluginError
 from prismcat.plugins import collect
 from prismcat.simulation.base import Integrated, SimulationError, Simulator
-from prismcat.simulation.plan import final_spectrum, prepare
-from prismcat.simulation.problem import Problem
+from prismcat.simulation.plan import Offer, final_spectrum, prepare
+from prismcat.simulation.problem import Problem, ProblemError
 
 
 @dataclass
@@ -54,20 +54,55 @@ def simulators() -> dict[str, Simulator]:
 
 
 def backends() -> list[dict[str, Any]]:
-    """Name, description and availability (with the reason) of every installed backend."""
+    """Name, description, availability (with the reason), what it runs and its options, of every
+    installed backend."""
     out = []
     for name, sim in simulators().items():
         try:
             ok, why = sim.available()
         except Exception as exc:  # a broken plugin is reported, not fatal
             ok, why = False, f"{type(exc).__name__}: {exc}"
-        out.append({"name": name, "description": sim.description, "available": bool(ok), "reason": why})
+        options = ", ".join(sim.Options.model_fields) if sim.Options is not None else ""
+        runs = f"{'/'.join(sim.methods)}; {', '.join(sim.formulations)}"
+        out.append(
+            {
+                "name": name,
+                "description": sim.description,
+                "available": bool(ok),
+                "reason": why,
+                "runs": runs,
+                "options": options,
+            }
+        )
     return out
 
 
-def get_simulator(name: str) -> Simulator:
+def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
+    """``'sgd:batch_size=16,lr=0.01'`` -> ``('sgd', {'batch_size': '16', 'lr': '0.01'})``."""
+    name, _, rest = spec.partition(":")
+    options: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in rest.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise PluginError(f"backend option '{item}' in '{spec}' is not KEY=VALUE")
+        options[key.strip()] = value.strip()
+    return name.strip(), options
+
+
+def with_options(backend: str, options: Mapping[str, Any] | None) -> str:
+    """The backend spec with ``options`` added (``--option KEY=VALUE`` on the command line)."""
+    if not options:
+        return backend
+    name, given = parse_spec(backend)
+    merged = {**given, **{str(k): str(v) for k, v in options.items()}}
+    return name + ":" + ",".join(f"{k}={v}" for k, v in merged.items())
+
+
+def get_simulator(spec: str) -> Simulator:
+    """The usable backend named by ``spec`` (``NAME`` or ``NAME:KEY=VALUE,...``), configured."""
     from prismcat.plugins import conflict
 
+    name, options = parse_spec(spec)
     sims = simulators()
     if name not in sims:
         owners = conflict("register_simulators", name)
@@ -77,18 +112,27 @@ def get_simulator(name: str) -> Simulator:
                 "uninstall all but one ('prismcat plugins' lists them)"
             )
         known = ", ".join(sims) or "none installed"
-        raise PluginError(f"no simulator backend '{name}' (installed: {known})")
+        raise PluginError(
+            f"no simulator backend '{name}' (installed: {known}); 'prismcat plugins' shows any that "
+            "failed to load"
+        )
     sim = sims[name]
-    ok, why = sim.available()
+    try:
+        ok, why = sim.available()
+    except Exception as exc:
+        ok, why = False, f"{type(exc).__name__}: {exc}"
     if not ok:
         raise PluginError(f"simulator backend '{name}' is not usable here: {why}")
-    return sim
+    return sim.configure(**options)
 
 
-def simulate(problems: Problem | Sequence[Problem], backend: str = "numpy") -> list[SimResult]:
-    """Run ``problems`` on ``backend``; problems differing only by seed run as one batch."""
+def simulate(
+    problems: Problem | Sequence[Problem], backend: str = "numpy", options: Mapping[str, Any] | None = None
+) -> list[SimResult]:
+    """Run ``problems`` on ``backend`` (a name or ``NAME:KEY=VALUE,...``, plus ``options``);
+    problems differing only by seed run as one batch."""
     items = [problems] if isinstance(problems, Problem) else list(problems)
-    sim = get_simulator(backend)
+    sim = get_simulator(with_options(backend, options))
     groups: dict[tuple, list[int]] = {}
     for i, p in enumerate(items):
         groups.setdefault(p.batch_key(), []).append(i)
@@ -101,9 +145,7 @@ def simulate(problems: Problem | Sequence[Problem], backend: str = "numpy") -> l
 
 
 def run_batch(sim: Simulator, batch: list[Problem]) -> list[SimResult]:
-    prepared = prepare(batch)
-    if prepared.formulation not in sim.formulations:
-        raise PluginError(f"backend '{sim.name}' cannot run the {prepared.formulation} formulation")
+    prepared = prepare(batch, offer_of(sim))
     start = time.perf_counter()
     try:
         out = sim.integrate(prepared)
@@ -115,7 +157,7 @@ def run_batch(sim: Simulator, batch: list[Problem]) -> list[SimResult]:
     check_output(sim.name, out, len(batch), len(prepared.times))
     spectra = final_spectrum(prepared, out.final) if batch[0].spectrum else None
     info = {
-        "backend": sim.name,
+        "backend": sim.spec(),
         "formulation": prepared.formulation,
         "integrator": prepared.integrator.method,
         "dt": prepared.integrator.dt,
@@ -125,6 +167,7 @@ def run_batch(sim: Simulator, batch: list[Problem]) -> list[SimResult]:
         "steps": out.steps,
         "batch": len(batch),
         "timing": {"integrate_s": wall},
+        **({"details": dict(out.details)} if out.details else {}),
     }
     return [
         SimResult(
@@ -140,6 +183,19 @@ def run_batch(sim: Simulator, batch: list[Problem]) -> list[SimResult]:
         )
         for b, p in enumerate(batch)
     ]
+
+
+def offer_of(sim: Simulator) -> Offer:
+    """The backend's offer, checked (a plugin declaring something unknown is a PluginError)."""
+    try:
+        offer = sim.offer()
+        return replace(offer, backend=f"simulator backend '{sim.name}'")
+    except ProblemError as exc:
+        raise PluginError(str(exc)) from None
+    except Exception as exc:
+        raise PluginError(
+            f"simulator backend '{sim.name}': offer() failed: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def check_output(name: str, out: Any, batch: int, points: int) -> None:

@@ -1,13 +1,30 @@
-"""What a simulator plugin provides, and what it must return."""
+"""The simulator contract: what a backend declares, what it must implement, what it gets back.
+
+Two ways to write a backend:
+
+- :class:`prismcat.simulation.arrays.ArraySimulator`, the short one: implement ``asarray`` and
+  ``to_numpy`` for your array library and prismcat runs everything else (the formulation's flow,
+  fixed-step loops, the adaptive integrator with its log clock, divergence checks, the output).
+- :class:`Simulator`, the full one: implement ``integrate(prepared)`` yourself (the jax backend
+  does, to compile whole loops).
+
+Either way the backend *declares* what it can run (``formulations``, ``methods``) and prismcat
+negotiates each problem with it (:func:`prismcat.simulation.plan.resolve`): a backend that runs only
+the plain W-flow on X is handed that flow, never asked for another.
+"""
 
 from __future__ import annotations
 
+import abc
+import copy
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
+from pydantic import BaseModel, ValidationError
 
-from prismcat.errors import PrismcatError
-from prismcat.simulation.plan import Prepared
+from prismcat.errors import PluginError, PrismcatError
+from prismcat.simulation.plan import Offer, Prepared
 
 
 class SimulationError(PrismcatError):
@@ -30,27 +47,86 @@ class Integrated:
     details: dict = field(default_factory=dict)
 
 
-class Simulator:
-    """A backend that integrates prepared batches; register it with ``register_simulators``.
+class Simulator(abc.ABC):
+    """A backend that runs the finite-size autoencoder; register an instance with
+    ``register_simulators``.
 
-    ``formulations`` lists what ``integrate`` accepts (see :mod:`prismcat.simulation.kernels`).
+    Must set ``name`` and implement :meth:`integrate`. May set:
+
+    - ``formulations``: the state layouts ``integrate`` accepts, in order of preference (default:
+      only ``data-w``, the plain W-flow on X; see :mod:`prismcat.simulation.kernels`);
+    - ``methods``: the integrators it runs (default all three); a problem asking for another is
+      given the first of these (its step filled in by prismcat's defaults);
+    - ``cost_model = True`` to let prismcat pick the cheapest declared formulation for each problem
+      by its flop model, instead of the first one the problem allows;
+    - ``Options``: a pydantic model of the backend's options, passed as ``--backend NAME:KEY=VALUE``
+      or ``--option KEY=VALUE`` on the command line and ``configure(...)`` in Python;
+    - :meth:`available`, :meth:`fingerprint`, :meth:`offer` (e.g. to fix the step from an option).
     """
 
-    name: str = ""
-    description: str = ""
-    formulations: tuple[str, ...] = ("data-w", "covariance-w", "eigen-w", "eigen-ak", "eigen-p")
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    formulations: ClassVar[tuple[str, ...]] = ("data-w",)
+    methods: ClassVar[tuple[str, ...]] = ("euler", "rk4", "adaptive")
+    cost_model: ClassVar[bool] = False
+    Options: ClassVar[type[BaseModel] | None] = None
+
+    _options: BaseModel | None = None
+
+    @property
+    def options(self) -> BaseModel | None:
+        """The validated options (the defaults until :meth:`configure` sets some)."""
+        if self._options is None and self.Options is not None:
+            self._options = self.Options()
+        return self._options
+
+    def configure(self, **options: Any) -> Simulator:
+        """A copy of this backend with ``options`` (validated by ``Options``)."""
+        if not options:
+            return self
+        if self.Options is None:
+            raise PluginError(f"simulator backend '{self.name}' takes no options (got {', '.join(options)})")
+        try:
+            values = self.Options(**{**self.options.model_dump(), **options})
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"option '{'.'.join(str(p) for p in e['loc']) or '?'}': {e['msg']}" for e in exc.errors()
+            )
+            known = ", ".join(self.Options.model_fields)
+            raise PluginError(f"simulator backend '{self.name}': {problems} (options: {known})") from None
+        new = copy.copy(self)
+        new._options = values
+        return new
+
+    def spec(self) -> str:
+        """``name`` or ``name:key=value,...`` for the options that differ from the defaults."""
+        if self.Options is None:
+            return self.name
+        defaults = self.Options().model_dump()
+        changed = {k: v for k, v in self.options.model_dump().items() if defaults.get(k) != v}
+        return self.name + (":" + ",".join(f"{k}={v}" for k, v in sorted(changed.items())) if changed else "")
+
+    def offer(self) -> Offer:
+        """What this backend runs, for the negotiation (override to fix the step, say)."""
+        return Offer(
+            tuple(self.formulations),
+            tuple(self.methods),
+            bool(self.cost_model),
+            backend=f"simulator backend '{self.name}'",
+        )
 
     def available(self) -> tuple[bool, str]:
-        """Whether the backend can run here, and why not if it cannot."""
+        """Whether the backend can run here and a one-line detail (why not, or the version)."""
         return True, ""
 
     def fingerprint(self) -> dict[str, str]:
         """What else determines this backend's numbers: library versions, the device. It goes into
-        the cache key with the problem and a hash of the backend package's source."""
+        the cache key with the problem, the options and a hash of the backend's source."""
         return {}
 
+    @abc.abstractmethod
     def integrate(self, prepared: Prepared) -> Integrated:
-        raise NotImplementedError
+        """Run the batch ``prepared`` (its formulation and integrator already negotiated)."""
 
 
 def divergence_message(time: float, dt: float | None, rate: float, what: str) -> str:

@@ -43,8 +43,12 @@ def source_digest(*roots: Path) -> str:
 
 
 def _package_root(sim: Simulator) -> Path:
-    module = importlib.import_module(type(sim).__module__.split(".")[0])
-    return Path(module.__file__).resolve().parent
+    """The backend's own source: its module for a built-in one, its top package for a plugin."""
+    name = type(sim).__module__
+    top = name.split(".")[0]
+    module = importlib.import_module(name if top == "prismcat" else top)
+    path = Path(module.__file__).resolve()
+    return path if top == "prismcat" else path.parent
 
 
 @lru_cache(maxsize=1)
@@ -88,8 +92,10 @@ def fingerprint(sim: Simulator) -> dict[str, Any]:
         raise PluginError(f"simulator backend '{sim.name}' failed to describe itself: {exc}") from exc
     if not isinstance(own, dict):
         raise PluginError(f"simulator backend '{sim.name}': fingerprint() returned {type(own).__name__}")
+    options = sim.options.model_dump(mode="json") if sim.options is not None else {}
     return {
         "backend": sim.name,
+        "backend_options": options,
         "backend_details": {str(k): str(v) for k, v in own.items()},
         "backend_source": source_digest(_package_root(sim)),
         **environment(),

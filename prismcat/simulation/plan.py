@@ -20,6 +20,29 @@ import numpy as np
 from prismcat.simulation.problem import Integrator, Problem, ProblemError, draw
 
 STAGES = {"euler": 1, "rk4": 4, "adaptive": 12}
+FORMULATIONS = ("data-w", "covariance-w", "eigen-w", "eigen-ak", "eigen-p")
+METHODS = ("euler", "rk4", "adaptive")
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What a backend runs: its formulations (in order of preference), its integrators, whether
+    prismcat's flop model picks among the formulations, and a fixed step it imposes (or None)."""
+
+    formulations: tuple[str, ...] = FORMULATIONS
+    methods: tuple[str, ...] = METHODS
+    cost_model: bool = True
+    dt: float | None = None
+    backend: str = "any backend"
+
+    def __post_init__(self) -> None:
+        bad = [f for f in self.formulations if f not in FORMULATIONS]
+        bad += [m for m in self.methods if m not in METHODS]
+        if bad or not self.formulations or not self.methods:
+            raise ProblemError(
+                f"{self.backend} declares {', '.join(bad) or 'nothing it can run'}: formulations are "
+                f"{', '.join(FORMULATIONS)}; methods {', '.join(METHODS)}"
+            )
 
 
 @dataclass
@@ -87,17 +110,24 @@ def flops(formulation: str, d: int, k: int, n: int, evals: float) -> dict[str, f
     return {"setup": setup, "per_eval": per, "total": setup + evals * per}
 
 
-def choose(problem: Problem, evals: float) -> tuple[str, dict]:
-    """The cheapest formulation. The P-flow needs k >= d: for k < d the null space of P is an
-    unstable fixed point (p' = 4 lam p (1 - p) at p = 0): round-off there grows like e^{4 lam t}."""
-    not_euler = problem.integrator.method != "euler"  # Euler must stay gradient descent on W
+def allowed(problem: Problem, method: str) -> list[str]:
+    """The formulations that compute this problem's flow. The P-flow needs k >= d: for k < d the
+    null space of P is an unstable fixed point (p' = 4 lam p (1 - p) at p = 0): round-off there
+    grows like e^{4 lam t}. Euler must stay gradient descent on W."""
+    not_euler = method != "euler"
     p_ok = problem.k >= problem.d and not_euler
     ak_ok = problem.n < problem.d and not_euler
-    names = (
+    return (
         ["data-w", "covariance-w", "eigen-w"]
         + (["eigen-ak"] if ak_ok else [])
         + (["eigen-p"] if p_ok else [])
     )
+
+
+def choose(problem: Problem, evals: float, offer: Offer, method: str) -> tuple[str, dict]:
+    """The formulation this backend runs for this problem: the one asked for, else the cheapest
+    it offers (``cost_model``) or the first it offers that the problem allows."""
+    names = allowed(problem, method)
     costs = {f: flops(f, problem.d, problem.k, problem.n, evals) for f in names}
     if problem.formulation != "auto":
         if problem.formulation not in costs:
@@ -106,8 +136,22 @@ def choose(problem: Problem, evals: float) -> tuple[str, dict]:
                 "needs k >= d (for k < d round-off in the null space of P grows like exp(4 lam t)), "
                 "the (A, K) flow (eigen-ak) needs n < d, and neither is gradient descent under euler"
             )
+        if problem.formulation not in offer.formulations:
+            raise ProblemError(
+                f"{offer.backend} does not run the {problem.formulation} formulation "
+                f"(it runs {', '.join(offer.formulations)})"
+            )
         return problem.formulation, costs
-    return min(costs, key=lambda f: costs[f]["total"]), costs
+    usable = [f for f in offer.formulations if f in costs]
+    if not usable:
+        raise ProblemError(
+            f"{offer.backend} runs only {', '.join(offer.formulations)}, which cannot compute this "
+            f"problem (d = {problem.d}, k = {problem.k}, n = {problem.n}, {method}); "
+            "declare data-w, which computes every problem"
+        )
+    if offer.cost_model:
+        return min(usable, key=lambda f: costs[f]["total"]), costs
+    return usable[0], costs
 
 
 def _rate(lam_max: float, problem: Problem) -> float:
@@ -127,13 +171,20 @@ class Resolved:
     costs: dict
 
 
-def resolve(problem: Problem) -> Resolved:
-    """Fill the integrator's defaults (tolerances by dtype, a stable dt for fixed steps) and choose
-    the formulation; a function of the problem's settings alone, so cache keys can use it."""
+def resolve(problem: Problem, offer: Offer | None = None) -> Resolved:
+    """Negotiate the problem with the backend's ``offer`` (default: any formulation and method,
+    by cost): its method (the one asked for, else the backend's first), its step (the backend's if
+    it fixes one), the defaults (tolerances by dtype, a stable dt for fixed steps), and the
+    formulation. A function of the settings and the offer alone, so cache keys can use it."""
+    offer = offer or Offer()
     d, n = problem.d, problem.n
     times = np.asarray(problem.times)
     rate = _rate((1.0 + math.sqrt(d / n)) ** 2, problem)
     integ = problem.integrator
+    if integ.method not in offer.methods:
+        integ = replace(integ, method=offer.methods[0], dt=None)
+    if offer.dt is not None and integ.method != "adaptive":
+        integ = replace(integ, dt=offer.dt)
     f32 = problem.dtype == "float32"
     integ = replace(
         integ,
@@ -147,23 +198,24 @@ def resolve(problem: Problem) -> Resolved:
         evals = STAGES["adaptive"] * (40 + min(rate * times[-1], 2e3))
     else:
         evals = STAGES[integ.method] * times[-1] / integ.dt
-    formulation, costs = choose(problem, evals)
+    formulation, costs = choose(problem, evals, offer, integ.method)
     return Resolved(integ, formulation, float(evals), rate, costs)
 
 
-def resolved_json(problem: Problem) -> dict:
+def resolved_json(problem: Problem, offer: Offer | None = None) -> dict:
     """The problem's JSON with its integrator and formulation resolved (what the numbers depend on)."""
-    r = resolve(problem)
+    r = resolve(problem, offer)
     return replace(problem, integrator=r.integrator, formulation=r.formulation).to_json()
 
 
-def prepare(problems: list[Problem]) -> Prepared:
-    """Draw, choose the formulation and build the host arrays for one batch (float64)."""
+def prepare(problems: list[Problem], offer: Offer | None = None) -> Prepared:
+    """Negotiate with the backend's ``offer``, draw, and build the host arrays of one batch
+    (float64)."""
     p0 = problems[0]
     if any(p.batch_key() != p0.batch_key() for p in problems):
         raise ProblemError("a batch must hold problems that differ only by seed")
     times = np.asarray(p0.times)
-    res = resolve(p0)
+    res = resolve(p0, offer)
     integ, formulation, evals, costs, rate = res.integrator, res.formulation, res.evals, res.costs, res.rate
     parts = [_prepare_one(p, formulation) for p in problems]  # one seed's X in memory at a time
     state0 = np.stack([q["state0"] for q in parts])

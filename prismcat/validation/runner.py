@@ -22,6 +22,8 @@ from prismcat.catalog.loader import Catalog
 from prismcat.errors import EvaluationError, Interrupted, PluginError, PrismcatError
 from prismcat.plugins import collect
 from prismcat.simulation import SimulationError
+from prismcat.simulation.api import parse_spec
+from prismcat.simulation.plan import Offer
 from prismcat.validation.cache import DiskCache, content_key
 from prismcat.validation.checks import CheckContext, Checker, CheckResult, LossData, Measurement
 from prismcat.validation.design import Settings, SizePoint, ladder, settings_for
@@ -72,12 +74,21 @@ def simulation_fingerprint(backend: str) -> dict[str, Any]:
     return fingerprint(get_simulator(backend))
 
 
+def backend_offer(backend: str) -> Offer:
+    """What ``backend`` runs (its formulations and methods), for the negotiation of each problem."""
+    from prismcat.simulation import get_simulator
+    from prismcat.simulation.api import offer_of
+
+    return offer_of(get_simulator(backend))
+
+
 def plan_tasks(
     entry: Entry,
     settings: Settings,
     backend: str,
     seeds_per_task: int | None = None,
     fingerprint: dict[str, Any] | None = None,
+    offer: Offer | None = None,
 ) -> list[Task]:
     """One task per rung and batch of seeds (all seeds of a rung in one batch by default).
 
@@ -92,9 +103,10 @@ def plan_tasks(
         size = seeds_per_task or len(p.problems)
         for part, start in enumerate(range(0, len(p.problems), size)):
             batch = p.problems[start : start + size]
-            problems = [resolved_json(q) for q in batch]
+            problems = [resolved_json(q, offer) for q in batch]
             key = content_key("curves", problems, fingerprint or {"backend": backend})
-            tasks.append(Task(entry.id, i, part, p, batch, backend, key, [content_key(q) for q in problems]))
+            digests = [content_key(q) for q in problems]
+            tasks.append(Task(entry.id, i, part, p, batch, backend, key, digests, offer))
     return tasks
 
 
@@ -246,17 +258,17 @@ def simulate(
 
 def _plan(runs, backend, profile, seed_offset, dtype, seeds_per_task) -> list[Task]:
     try:
-        fp = simulation_fingerprint(backend)
+        fp, offer = simulation_fingerprint(backend), backend_offer(backend)
     except PrismcatError as exc:
         for run in runs.values():
             run.error = f"simulating: {exc}"
-        fp = None
+        fp = offer = None
     tasks: list[Task] = []
     for run in runs.values():
         try:
             run.settings = settings_for(run.entry, profile, seed_offset, dtype)
             if fp is not None:
-                tasks.extend(plan_tasks(run.entry, run.settings, backend, seeds_per_task, fp))
+                tasks.extend(plan_tasks(run.entry, run.settings, backend, seeds_per_task, fp, offer))
         except PrismcatError as exc:
             run.error = str(exc)
     return tasks
@@ -268,7 +280,7 @@ def _default_executor(backend: str, jobs: int | None, timeout: float | None):
     from prismcat.plugins import origin
     from prismcat.validation.executors import LocalExecutor
 
-    info = origin("register_simulators", backend)
+    info = origin("register_simulators", parse_spec(backend)[0])
     if info is not None and info.source == "runtime":
         return InProcessExecutor(timeout)
     return LocalExecutor(jobs, timeout)

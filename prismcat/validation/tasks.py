@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from prismcat.simulation import Problem, simulate
-from prismcat.simulation.plan import resolve
+from prismcat.simulation.plan import Offer, resolve
 from prismcat.validation.cache import Expected
 from prismcat.validation.design import SizePoint
 
@@ -45,6 +45,7 @@ class Task:
     backend: str
     key: str
     digests: list[str] = field(default_factory=list)  # of the resolved problems, stored and verified
+    offer: Offer | None = None  # what the backend runs (None: any formulation, by cost)
 
     def expected(self) -> Expected:
         """The shapes a cached value of this task must have."""
@@ -54,7 +55,7 @@ class Task:
 
     def cost(self) -> float:
         """Estimated flops (the planner's cost model), to start the longest tasks first."""
-        r = resolve(self.problems[0])
+        r = resolve(self.problems[0], self.offer)
         return len(self.problems) * r.costs[r.formulation]["total"]
 
     def run(self) -> dict[str, np.ndarray]:

@@ -1,4 +1,6 @@
-"""Integrates prepared batches with jax; the arithmetic is prismcat's shared kernels.
+"""The jax backend (CPU or GPU): the full contract, because it compiles whole loops with jit
+(``lax.fori_loop``, divergence detected inside the loop) and runs diffrax's Dopri8; the
+arithmetic is still prismcat's shared kernels.
 
 jax is imported lazily. float64 needs ``jax_enable_x64``, which this backend switches on when it
 first runs (a process-wide jax setting).
@@ -11,9 +13,15 @@ from functools import partial
 
 import numpy as np
 
-from prismcat.simulation import Integrated, Prepared, SimulationError, Simulator
 from prismcat.simulation import kernels as K
-from prismcat.simulation.base import blowup_threshold, divergence_message
+from prismcat.simulation.base import (
+    Integrated,
+    SimulationError,
+    Simulator,
+    blowup_threshold,
+    divergence_message,
+)
+from prismcat.simulation.plan import FORMULATIONS, Prepared
 
 
 def _jax():
@@ -67,11 +75,13 @@ def _flow(prepared: Prepared, arrays: dict):
 class JaxSimulator(Simulator):
     name = "jax"
     description = "JAX (CPU/GPU): jit-compiled Euler, RK4, diffrax Dopri8"
+    formulations = FORMULATIONS
+    cost_model = True
 
     def available(self) -> tuple[bool, str]:
         for module in ("jax", "diffrax"):
             if importlib.util.find_spec(module) is None:
-                return False, f"{module} is not installed (pip install prismcat-jax)"
+                return False, f"{module} is not installed: pip install 'prismcat[jax]'"
         jax = _jax()
         return True, f"jax {jax.__version__} on {jax.default_backend()}"
 
