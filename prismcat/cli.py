@@ -115,6 +115,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     entry = _catalog(args).get(args.id)
     info = entry.describe()
+    if args.latex:
+        from prismcat.formulas.latex import entry_latex, latex_document
+
+        if args.json:
+            _print_json(entry_latex(entry))
+        else:
+            print(latex_document(entry))
+        return EXIT_OK
     if args.json:
         _print_json(info)
         return EXIT_OK
@@ -174,22 +182,31 @@ def _problem_json(p) -> dict[str, Any]:
 def cmd_lint(args: argparse.Namespace) -> int:
     from prismcat.catalog import load_catalog
     from prismcat.catalog.loader import catalog_files
+    from prismcat.catalog.references import check_references, is_packaged
 
     files = catalog_files(args.paths) if args.paths else None
     missing = [f for f in (files or []) if not f.exists()]
     cat = load_catalog(args.catalog, check_values=True, files=files)
     problems = list(cat.problems)
+    # references that do not resolve: errors in the packaged catalogue, warnings in a user's
+    unresolved = check_references(cat)
+    strict = is_packaged(args.catalog, files)
+    warnings = [] if strict else unresolved
+    problems += unresolved if strict else []
     if args.json:
         _print_json(
             {
                 "ok": not problems and not missing,
                 "entries": list(cat.entries),
                 "problems": [_problem_json(p) for p in problems],
+                "warnings": [_problem_json(p) for p in warnings],
             }
         )
     else:
         for p in problems:
             print(p)
+        for p in warnings:
+            print(f"warning: {p}")
         n_files = (
             len(files) if files is not None else len(cat.entries) + len({p.location.file for p in problems})
         )
@@ -532,6 +549,14 @@ def cmd_regimes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_site(args: argparse.Namespace) -> int:
+    from prismcat.site import build_site
+
+    index = build_site(args.output, results=args.results, catalog=_catalog(args))
+    print(f"site: {index} (serve it with: python -m http.server -d {args.output})")
+    return EXIT_OK
+
+
 # -- wiring ---------------------------------------------------------------------------------
 def _backend_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -591,6 +616,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("list", cmd_list, "list the catalogue's entries: id, cell, formula kinds")
     p = add("show", cmd_show, "show one entry: exponents, parameters, formulas, cell")
     p.add_argument("id")
+    p.add_argument("--latex", action="store_true", help="print the entry's formulas as LaTeX (for papers)")
     p = add("lint", cmd_lint, "validate catalogue files; exit 1 with located messages")
     p.add_argument("paths", nargs="*", type=Path, help="files or directories (default: the whole catalogue)")
     p = add("predict", cmd_predict, "evaluate an entry's limit curves on its own clock")
@@ -709,6 +735,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("regimes", cmd_regimes, "write the regimes table (docs/regimes.md)", json_flag=False)
     p.add_argument("--results", type=Path, default=None, help="a results.json for the status column")
     p.add_argument("--output", type=Path, default=None, metavar="FILE")
+    p = add("site", cmd_site, "build the documentation site (needs the docs extra)", json_flag=False)
+    p.add_argument("--results", type=Path, default=None, help="a results.json: each entry's evidence")
+    p.add_argument("--output", type=Path, default=Path("site"), metavar="DIR")
     add("schema", cmd_schema, "print the JSON Schema of a catalogue entry", json_flag=False)
     add("cells", cmd_cells, "list the 21 cells of the prism and the entries in each")
     add("plugins", cmd_plugins, "list every plugin: version, what it registers, or why it failed to load")

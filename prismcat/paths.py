@@ -1,4 +1,4 @@
-"""Where things live: the packaged catalogue."""
+"""Where things live: the packaged catalogue, the theory pages, the source tree."""
 
 from __future__ import annotations
 
@@ -17,3 +17,19 @@ def default_catalog_dir() -> Path:
     if packaged.is_dir():
         return packaged
     return _PACKAGE.parent / "catalog"
+
+
+def _repo_root() -> Path | None:
+    root = _PACKAGE.parent
+    return root if (root / "pyproject.toml").is_file() and (root / "docs").is_dir() else None
+
+
+REPO_ROOT = _repo_root()  # the source tree, when prismcat runs from one
+
+
+def theory_dir() -> Path:
+    """The theory pages (``docs/theory``): shipped in the wheel as ``_theory``, else the source tree's."""
+    packaged = _PACKAGE / "_theory"
+    if packaged.is_dir():
+        return packaged
+    return _PACKAGE.parent / "docs" / "theory"

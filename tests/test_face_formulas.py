@@ -1,8 +1,8 @@
 """Independent checks of the five face limit curves against the theory notes.
 
-Every expected value in this file comes either from code written here, directly from the notes in
-shared/theory (MODEL.md, CELLS.md and the five face notes), or from the numeric reference tables
-printed in those notes.  Nothing is imported from prismcat.formulas or from the reference modules;
+Every expected value in this file comes either from code written here, directly from the theory
+pages (docs/theory: the model, the prism's cell table and the five face pages), or from the numeric
+reference tables printed there.  Nothing is imported from prismcat.formulas or from the reference modules;
 prismcat is only used through ``load_catalog(...).get(id).predict(times, params)``.
 
 Independent tools used here:

@@ -73,15 +73,16 @@ def _set_scale(ax, scale: str) -> None:
         ax.set_yscale(scale)
 
 
-def prism_png(status: dict[str, str]) -> bytes:
+def prism_png(status: dict[str, str], title: str = "The prism, coloured by validation status") -> bytes:
+    """The prism coloured by ``status`` (cell id -> pass/fail/error/none, or 'here' to highlight)."""
     from prismcat.report.prism_figure import draw
 
     # The picture's data box (3.0 x 2.5, equal aspect) in a 4.2 x 3.5 in axes with room for the
     # title: the 6 x 4.6 in figure it used to be drawn in, cropped to its content.
     fig = _figure(4.5, 3.95)
     ax = fig.add_axes((0.15 / 4.5, 0.05 / 3.95, 4.2 / 4.5, 3.5 / 3.95))
-    draw(ax, status)
-    ax.set_title("The prism, coloured by validation status", fontsize=10)
+    draw(ax, status, legend="here" not in status.values())
+    ax.set_title(title, fontsize=10)
     return png(fig, tight=False)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from prismcat.prism import DATA_FACES, TRIANGLE_FACES, all_cells
 
 COLOURS = {"pass": "#2e9e44", "fail": "#d62728", "error": "#ff8c00", "none": "#b0b0b0"}
+HIGHLIGHT = "#1f5fbf"  # the one cell of an entry's page ("here")
 # Triangle corners, named by the two triangle faces that meet there; y is the data axis.
 CORNERS = {
     frozenset({"mean-field", "narrow-latent"}): np.array([0.0, 0.0]),
@@ -45,7 +46,8 @@ def draw(ax, status: Mapping[str, str], legend: bool = True) -> None:
     from matplotlib.patches import Polygon
 
     def colour(cell_id: str) -> str:
-        return COLOURS[status.get(cell_id, "none")]
+        state = status.get(cell_id, "none")
+        return HIGHLIGHT if state == "here" else COLOURS[state]
 
     # rectangular faces (one per triangle face), then the two triangles
     for face in TRIANGLE_FACES:

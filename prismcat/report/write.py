@@ -102,6 +102,8 @@ def markdown(records: dict[str, Any]) -> str:
 
 
 CSS = """
+.formula{margin:0.5em 0;overflow-x:auto}.formula .small{margin-right:1em}
+mtd[columnalign="left"]{text-align:left}mtd[columnalign="right"]{text-align:right}
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1150px;
 color:#222}
 table{border-collapse:collapse;margin:0.6em 0;font-size:0.9em}
@@ -142,6 +144,25 @@ def _figure_job(rec: dict[str, Any], catalog: Any) -> figures.Job:
     clock = entry.clock_name if entry else "t"
     quantities = {loss: entry.spec_quantity(loss) for loss in ("train", "population")} if entry else {}
     return rec, clock, quantities
+
+
+def _formulas(entry: Any) -> str:
+    """The entry's limits as MathML (the LaTeX source if a formula cannot be converted)."""
+    if entry is None:
+        return ""
+    from prismcat.formulas.latex import entry_latex
+    from prismcat.site.mathml import MathError, mathml
+
+    out = []
+    for loss, item in entry_latex(entry)["losses"].items():
+        if not item.get("kind") or "display" not in item:
+            continue
+        try:
+            math = mathml(item["display"], display=True, where=entry.id)
+        except MathError:
+            math = f"<pre>{html.escape(item['display'])}</pre>"
+        out.append(f"<div class='formula'><span class='small'>{loss}</span>{math}</div>")
+    return "".join(out)
 
 
 def html_report(records: dict[str, Any], catalog: Any, *, workers: int | None = None) -> str:
@@ -192,6 +213,7 @@ def html_report(records: dict[str, Any], catalog: Any, *, workers: int | None = 
             f"file <code>{html.escape(str(rec['file']))}</code>. "
             f"Status {_status(rec['status'])}.</p>"
         )
+        parts.append(_formulas(catalog.entries.get(rec["id"])))
         for loss, line in rec.get("headline", {}).items():
             parts.append(f"<p><b>{loss}</b>: {html.escape(line)}</p>")
         if rec["message"]:

@@ -1,0 +1,216 @@
+"""Build the documentation site: assemble the pages in a temporary folder, generate the entry
+pages and the API reference, and run mkdocs (material theme, mkdocstrings) on them, offline."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from prismcat.errors import PrismcatError
+from prismcat.paths import REPO_ROOT
+
+HOOKS = Path(__file__).with_name("hooks.py")
+API = {  # page -> modules documented on it
+    "catalogue": ["prismcat.catalog.loader", "prismcat.catalog.entry"],
+    "simulation": ["prismcat.simulation.problem", "prismcat.simulation.api", "prismcat.simulation.base"],
+    "writing-backends": [
+        "prismcat.simulation.arrays",
+        "prismcat.simulation.plan",
+        "prismcat.testing.conformance",
+    ],
+    "validation": ["prismcat.validation.runner", "prismcat.validation.checks", "prismcat.validation.policy"],
+    "plugins": ["prismcat.hookspecs", "prismcat.plugins"],
+    "formulas": ["prismcat.formulas.latex"],
+}
+GUIDES = [
+    ("Adding a regime", "adding-a-regime.md"),
+    ("Validation", "validation.md"),
+    ("Writing a simulator", "writing-a-simulator.md"),
+    ("Writing a checker", "writing-a-checker.md"),
+    ("Scaling out", "scale-out.md"),
+]
+THEORY = [
+    "index",
+    "model",
+    "prism",
+    "large-data",
+    "small-data",
+    "mean-field",
+    "narrow-latent",
+    "free",
+    "cp-family",
+]
+CSS = """/* MathML Core ignores columnalign: align the columns of aligned equations with CSS */
+mtd[columnalign="left"] { text-align: left; }
+mtd[columnalign="right"] { text-align: right; }
+div.math { overflow-x: auto; margin: 0.8em 0; }
+"""
+_LINK = re.compile(r"(?<!!)\[([^\]]+)\]\(([^)\s]+)\)")
+
+
+def _relink(text: str, known: set[str]) -> str:
+    """Links to pages of the site stay; links to other files of the repository become code."""
+
+    def sub(m: re.Match) -> str:
+        label, target = m.group(1), m.group(2)
+        if re.match(r"^[a-z]+://", target) or target.startswith("#"):
+            return m.group(0)
+        path = target.split("#")[0]
+        if path.startswith("docs/"):
+            path = path.removeprefix("docs/")
+            target = target.removeprefix("docs/")
+        if path in known:
+            return f"[{label}]({target})"
+        return f"{label} (`{path}`)" if label.strip("`") != path else f"`{path}`"
+
+    return _LINK.sub(sub, text)
+
+
+def _theory_dir() -> Path:
+    from prismcat.paths import theory_dir
+
+    return theory_dir()
+
+
+def _records(results: str | Path | None) -> dict[str, dict[str, Any]]:
+    if results is None:
+        return {}
+    try:
+        data = json.loads(Path(results).read_text())
+        return {r["id"]: r for r in data["entries"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise PrismcatError(f"{results}: not a prismcat results.json ({exc})") from None
+
+
+def assemble(docs: Path, catalog: Any, results: str | Path | None = None) -> dict[str, Any]:
+    """Write every page of the site into ``docs``; return the mkdocs navigation."""
+    from prismcat.report import figures
+    from prismcat.site.pages import entry_page, index_page
+
+    records = _records(results)
+    repo_docs = REPO_ROOT / "docs" if REPO_ROOT is not None else None
+    known = {"index.md", "entries/index.md"} | {g for _, g in GUIDES} | {f"theory/{t}.md" for t in THEORY}
+    known |= {f"entries/{e.id}.md" for e in catalog} | {f"api/{a}.md" for a in API}
+    readme = (REPO_ROOT / "README.md").read_text() if REPO_ROOT is not None else "# prismcat\n"
+    (docs / "index.md").write_text(_relink(readme, known))
+    guides = []
+    for title, name in GUIDES:
+        src = repo_docs / name if repo_docs is not None else None
+        if src is not None and src.is_file():
+            (docs / name).write_text(_relink(src.read_text(), known))
+            guides.append({title: name})
+    theory = docs / "theory"
+    theory.mkdir()
+    for name in THEORY:
+        shutil.copy2(_theory_dir() / f"{name}.md", theory / f"{name}.md")
+    entries = docs / "entries"
+    entries.mkdir()
+    (entries / "index.md").write_text(index_page(catalog, records))
+    for e in catalog:
+        (entries / f"{e.id}-prism.png").write_bytes(figures.prism_png({e.cell.id: "here"}, title=e.cell.id))
+        figure = None
+        if e.id in records:
+            quantities = {loss: e.spec_quantity(loss) for loss in ("train", "population")}
+            image = figures.entry_png(records[e.id], e.clock_name, quantities)
+            if image is not None:
+                figure = f"{e.id}-evidence.png"
+                (entries / figure).write_bytes(image)
+        (entries / f"{e.id}.md").write_text(entry_page(e, records.get(e.id), figure))
+    (docs / "assets").mkdir(exist_ok=True)
+    (docs / "assets" / "prismcat.css").write_text(CSS)
+    api = docs / "api"
+    api.mkdir()
+    for page, modules in API.items():
+        body = [f"# {page.replace('-', ' ').capitalize()}", ""]
+        body += [f"::: {m}\n" for m in modules]
+        (api / f"{page}.md").write_text("\n".join(body))
+    return [
+        {"Home": "index.md"},
+        {"Guides": guides},
+        {"Theory": [f"theory/{t}.md" for t in THEORY]},
+        {"Catalogue": ["entries/index.md", *[f"entries/{e.id}.md" for e in catalog]]},
+        {"API reference": [f"api/{a}.md" for a in API]},
+    ]
+
+
+def config(docs: Path, site: Path, nav: list[Any]) -> dict[str, Any]:
+    """The mkdocs configuration: material without web fonts, everything offline."""
+    source = Path(__file__).resolve().parents[2]
+    return {
+        "site_name": "prismcat",
+        "site_description": "A checkable catalogue of the learning regimes of large linear autoencoders",
+        "docs_dir": str(docs),
+        "site_dir": str(site),
+        "use_directory_urls": False,
+        "theme": {
+            "name": "material",
+            "font": False,
+            "features": ["navigation.sections", "content.code.copy"],
+        },
+        "plugins": [
+            "search",  # not "offline": that plugin loads a shim from a CDN; serve the folder instead
+            {
+                "mkdocstrings": {
+                    "handlers": {
+                        "python": {
+                            "paths": [str(source)],
+                            "options": {
+                                "docstring_style": "sphinx",
+                                "show_source": False,
+                                "heading_level": 2,
+                            },
+                        }
+                    }
+                }
+            },
+        ],
+        "markdown_extensions": [
+            "attr_list",
+            "admonition",
+            "tables",
+            "md_in_html",
+            {"toc": {"permalink": True}},
+            {"pymdownx.arithmatex": {"generic": True}},
+            "pymdownx.superfences",
+            {"pymdownx.highlight": {"use_pygments": True}},
+        ],
+        "hooks": [str(HOOKS)],
+        "extra_css": ["assets/prismcat.css"],
+        "nav": nav,
+        "validation": {"links": {"not_found": "warn", "anchors": "warn", "absolute_links": "ignore"}},
+    }
+
+
+def build_site(
+    output: str | Path = "site", results: str | Path | None = None, catalog: Any = None, strict: bool = True
+) -> Path:
+    """Build the site into ``output`` (``index.html`` there); ``results`` adds each entry's
+    validation evidence. ``strict``: a broken link or anchor, or a formula that cannot be
+    converted, fails the build."""
+    try:
+        from mkdocs.commands.build import build
+        from mkdocs.config import load_config
+    except ImportError:
+        raise PrismcatError("building the site needs the docs extra: pip install 'prismcat[docs]'") from None
+    import yaml
+
+    from prismcat.catalog import load_catalog
+
+    catalog = catalog if catalog is not None else load_catalog()
+    site = Path(output).resolve()
+    with tempfile.TemporaryDirectory(prefix="prismcat-site-") as tmp:
+        docs = Path(tmp) / "docs"
+        docs.mkdir()
+        nav = assemble(docs, catalog, results)
+        cfg_file = Path(tmp) / "mkdocs.yml"
+        cfg_file.write_text(yaml.safe_dump(config(docs, site, nav), sort_keys=False))
+        cfg = load_config(str(cfg_file), strict=strict)
+        try:
+            build(cfg)
+        except SystemExit as exc:  # mkdocs aborts a strict build this way
+            raise PrismcatError(f"the site did not build: {exc}") from None
+    return site / "index.html"

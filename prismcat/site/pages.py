@@ -1,0 +1,136 @@
+"""One Markdown page per catalogue entry: formulas as mathematics (printed from the expression AST
+by :mod:`prismcat.formulas.latex`), its cell on the prism, exponents, parameters, clock,
+convergence claim, references and, given a validation's records, its evidence."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from prismcat.formulas.latex import entry_latex, latex_symbol, text_latex, to_latex
+
+ARXIV = re.compile(r"^arXiv:(\d{4}\.\d{4,5})(v\d+)?$")
+THEORY = re.compile(r"^docs/theory/([a-z0-9-]+\.md)(#[a-z0-9-]+)?$")
+
+
+def reference_link(ref: str, depth: int = 1) -> str:
+    """A reference as a Markdown link: arXiv ids to arxiv.org, theory headings to their page."""
+    up = "../" * depth
+    if m := ARXIV.match(ref):
+        return f"[{ref}](https://arxiv.org/abs/{m.group(1)}{m.group(2) or ''})"
+    if m := THEORY.match(ref):
+        return f"[{ref.removeprefix('docs/')}]({up}theory/{m.group(1)}{m.group(2) or ''})"
+    return f"`{ref}`"
+
+
+_THEORY_MENTION = re.compile(r"docs/theory/([a-z0-9-]+\.md)(#[a-z0-9-]+)?")
+
+
+def linkify(text: str, depth: int = 1) -> str:
+    """Theory headings named in prose (``docs/theory/free.md#free-edges``) as links."""
+    up = "../" * depth
+    return _THEORY_MENTION.sub(
+        lambda m: f"[{m.group(0).removeprefix('docs/')}]({up}theory/{m.group(1)}{m.group(2) or ''})", text
+    )
+
+
+def _display(tex: str) -> str:
+    return f"\n$$\n{tex}\n$$\n"
+
+
+def _status_line(record: dict[str, Any]) -> list[str]:
+    lines = [
+        f"**Validation: {record['status']}** ({record.get('settings', {}).get('profile', '?')} profile)."
+    ]
+    if record.get("message"):
+        lines.append(f"\n> {record['message']}")
+    for loss, line in record.get("headline", {}).items():
+        lines.append(f"\n- {loss}: {line}")
+    rows = [
+        f"| {c['checker']} | {c['status']} | {c['message'].replace('|', '/')} |" for c in record["checks"]
+    ]
+    if rows:
+        lines += ["", "| check | status | message |", "|---|---|---|", *rows]
+    return lines
+
+
+def entry_page(entry: Any, record: dict[str, Any] | None = None, figure: str | None = None) -> str:
+    """The Markdown of ``entry``'s page; ``record`` is its results.json record, ``figure`` the file
+    name of its evidence figure (next to the page), ``entry.id + '-prism.png'`` its prism picture."""
+    spec = entry.spec
+    tex = entry_latex(entry)
+    exps = ", ".join(f"{latex_symbol(k)} \\sim N^{{{v:g}}}" for k, v in entry.exponents.items())
+    out = [
+        f"# {spec.title} {{#{entry.id}}}",
+        "",
+        spec.summary,
+        "",
+        f"![the {entry.cell.id} cell on the prism]({entry.id}-prism.png){{ width=320 align=right }}",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| entry | `{entry.id}` |",
+        f"| cell | `{entry.cell.id}` ({entry.cell.kind}) |",
+        f"| scaling | ${exps}$ |",
+        f"| clock | ${tex['clock']}$ |",
+        "",
+    ]
+    if spec.parameters:
+        out += ["## Parameters", "", "| parameter | definition | default | range |", "|---|---|---|---|"]
+        for name, p in spec.parameters.items():
+            low, high = p.range
+            out.append(f"| `{name}` | ${tex['parameters'][name]}$ | {p.default:g} | [{low:g}, {high:g}] |")
+        out.append("")
+    out += ["## Limits", ""]
+    for loss, item in tex["losses"].items():
+        out.append(f"### {loss.capitalize()} loss")
+        if "display" in item:
+            out.append(_display(item["display"]))
+        if item.get("note"):
+            out.append(f"{linkify(item['note'])}\n")
+        if item.get("convergence"):
+            out.append(f"Finite-size error: ${item['convergence']}$.\n")
+    for note in tex.get("notation", []):
+        out.append(f"- ${note}$")
+    conv = spec.convergence
+    out += ["", "## Convergence claim", ""]
+    small = (
+        conv.in_
+        if isinstance(conv.in_, str)
+        else f"{conv.in_.train} (train), {conv.in_.population} (population)"
+    )
+    small_tex = to_latex(small) if isinstance(conv.in_, str) else text_latex(small)
+    rate = f"$\\varepsilon^{{{conv.rate:g}}}$"
+    out.append(f"The distance to the limit decays like {rate} with $\\varepsilon = {small_tex}$.")
+    if conv.note:
+        out.append(f"\n{linkify(conv.note)}")
+    if spec.notes:
+        out += ["", "## Notes", "", linkify(spec.notes)]
+    if spec.references:
+        out += ["", "## References", ""] + [f"- {reference_link(r)}" for r in spec.references]
+    if record is not None:
+        out += ["", "## Validation evidence", "", *_status_line(record)]
+        if figure:
+            out += ["", f"![validation evidence for {entry.id}]({figure})"]
+    return "\n".join(out) + "\n"
+
+
+def index_page(catalog: Any, records: dict[str, dict[str, Any]]) -> str:
+    """The catalogue's table, each entry linking to its page."""
+    lines = [
+        "# The catalogue",
+        "",
+        f"{len(catalog)} entries, one per cell of the prism."
+        + (" Status from the given validation." if records else ""),
+        "",
+        "| entry | cell | kind | clock | train | population | status |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for e in catalog:
+        kinds = e.formula_kinds
+        status = records.get(e.id, {}).get("status", "-")
+        lines.append(
+            f"| [{e.id}]({e.id}.md) | {e.cell.id} | {e.cell.kind} | `{e.clock_name}` | "
+            f"{kinds.get('train') or 'absent'} | {kinds.get('population') or 'absent'} | {status} |"
+        )
+    return "\n".join(lines) + "\n"
