@@ -7,6 +7,19 @@ from prismcat.hookspecs import hookimpl
 
 __version__ = "0.2.0"  # the one place the version is written (pyproject reads it)
 
+_API = ("validate", "where", "simulate", "power")
+
+
+def __getattr__(name: str):
+    """``prismcat.validate``, ``.where``, ``.simulate``, ``.power`` (see :mod:`prismcat.api`),
+    imported on first use so that ``import prismcat`` stays light."""
+    if name in _API:
+        from prismcat import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'prismcat' has no attribute '{name}'")
+
+
 __all__ = [
     "Catalog",
     "CatalogError",
@@ -20,4 +33,8 @@ __all__ = [
     "hookimpl",
     "load_catalog",
     "load_entry",
+    "power",
+    "simulate",
+    "validate",
+    "where",
 ]

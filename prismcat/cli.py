@@ -303,43 +303,34 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_where(args: argparse.Namespace) -> int:
-    from prismcat.where import Point, best_fit, candidates, compare
+    from prismcat.api import where
 
-    point = Point(args.d, args.k, args.n, args.sigma2)
-    t = np.linspace(0.0, args.t_max, args.points)
-    strength = point.extremeness()
-    cat = _catalog(args)
-    observed, sim = None, None
-    if args.simulate:
-        from prismcat.simulation import Problem, simulate
-
-        res = simulate(
-            Problem(d=args.d, k=args.k, n=args.n, sigma2=args.sigma2, times=tuple(t), seed=args.seed),
-            _backend(args),
-        )[0]
-        observed = {"L_train0": res.train0 * args.d, "L_pop0": res.population0 * args.d, "trS": res.trS}
-        sim = {"train": res.train, "population": res.population}
-    cands = candidates(cat, point, t, top=args.top, observed=observed)
-    if sim is not None:
-        compare(cands, sim["train"], sim["population"])
+    placement = where(
+        args.d,
+        args.k,
+        args.n,
+        args.sigma2,
+        catalog=_catalog(args),
+        t_max=args.t_max,
+        points=args.points,
+        top=args.top,
+        simulate_run=args.simulate,
+        backend=_backend(args),
+        seed=args.seed,
+    )
+    point, strength, cands, sim = (
+        placement.point,
+        placement.strength,
+        placement.candidates,
+        placement.simulation,
+    )
     if args.figure:
-        from prismcat.report.figures import where_png
         from prismcat.validation.cache import write_atomic
 
-        write_atomic(args.figure, where_png(point, strength, cands, t, sim))
-    best = best_fit(cands)
+        write_atomic(args.figure, placement.png())
+    best = placement.best
     if args.json:
-        _print_json(
-            {
-                "sizes": {"d": args.d, "k": args.k, "n": args.n, "sigma2": args.sigma2},
-                "ratios": point.ratios,
-                "toward": strength,
-                "t": t.tolist(),
-                "candidates": [c.to_json() for c in cands],
-                "simulation": None if sim is None else {k: v.tolist() for k, v in sim.items()},
-                "best_fit": None if best is None else best.entry.id,
-            }
-        )
+        _print_json(placement.to_json())
         return EXIT_OK
     r = point.ratios
     print(
@@ -390,24 +381,19 @@ def cmd_backends(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from prismcat.report import write_report
+    from prismcat import api
     from prismcat.validation.cache import DiskCache
     from prismcat.validation.executors import make_executor
-    from prismcat.validation.runner import validate
 
     cat = _catalog(args)
-    unknown = [i for i in args.ids if i not in cat]
-    if unknown:
-        cat.get(unknown[0])  # raises with a suggestion
-    cache = DiskCache(None if args.no_cache else args.cache_dir)
     executor = make_executor(args.executor, args.scheduler, args.workers, args.task_timeout, args.jobs)
     try:
-        v = validate(
-            cat,
+        result = api.validate(
             args.ids or None,
+            catalog=cat,
             backend=_backend(args),
             profile=args.profile,
-            cache=cache,
+            cache=DiskCache(None if args.no_cache else args.cache_dir),
             progress=not args.no_progress,
             seed_offset=args.seed_offset,
             timeout=args.task_timeout,
@@ -417,8 +403,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         )
     finally:
         executor.close()
+    v = result.validation
     t0 = time.perf_counter()
-    paths = write_report(v, cat, args.report)
+    paths = result.write_report(args.report, cat)
     written = time.perf_counter() - t0
     for note in _cache_notes(v.cache):
         print(f"warning: {note}", file=sys.stderr)
@@ -436,9 +423,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_power(args: argparse.Namespace) -> int:
+    from prismcat.api import power
     from prismcat.validation.cache import DiskCache
     from prismcat.validation.executors import make_executor
-    from prismcat.validation.power import power
 
     cat = _catalog(args)
     for i in args.ids:
@@ -448,8 +435,8 @@ def cmd_power(args: argparse.Namespace) -> int:
     executor = make_executor(args.executor, None, None, args.task_timeout, args.jobs)
     try:
         report = power(
-            cat,
             args.ids or None,
+            catalog=cat,
             delta=args.delta,
             backend=_backend(args),
             profile=args.profile,

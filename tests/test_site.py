@@ -94,6 +94,8 @@ def test_every_entry_has_a_page_with_its_formulas_as_mathml(site):
         assert p.maths >= 3, f"{entry.id}: formulas not rendered"
         assert f"{entry.id}-prism.png" in unquote(page.read_text())
         assert (site / "entries" / f"{entry.id}-prism.png").is_file()
+    notebook = (site / "notebook.html").read_text()
+    assert "Add a regime from a YAML string" in notebook and "In a notebook" in notebook
     evidence = unquote((site / "entries" / "large-data+mean-field.html").read_text())
     assert "Validation evidence" in evidence and "large-data+mean-field-evidence.png" in evidence
 

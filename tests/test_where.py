@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
+from prismcat.placement import Point, best_fit, candidates, compare
 from prismcat.simulation import Problem, simulate
-from prismcat.where import Point, best_fit, candidates, compare
 
 from .conftest import CATALOG
 

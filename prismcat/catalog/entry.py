@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,40 @@ class Prediction:
             "train": self.train.tolist(),
             "population": None if self.population is None else self.population.tolist(),
         }
+
+    def to_frame(self):
+        """Columns t, train, population (pandas)."""
+        from prismcat.results import _pandas
+
+        cols = {self.clock: self.t, "train": self.train}
+        if self.population is not None:
+            cols["population"] = self.population
+        return _pandas().DataFrame(cols)
+
+    def plot(self, ax: Any = None, observed: Any = None):
+        """The limit curves on the entry's clock; ``observed``: your own curve over them (arrays
+        ``(t, values)`` or a two-column CSV, on the entry's clock and normalisation)."""
+        from prismcat.display import plot_prediction
+
+        return plot_prediction(self, ax, observed)
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v:g}" for k, v in self.parameters.items())
+        return f"<Prediction {self.id} ({params}) at {self.t.size} times of {self.clock}>"
+
+    def _repr_html_(self) -> str:
+        from prismcat.display import table_html
+
+        idx = np.unique(np.linspace(0, self.t.size - 1, min(self.t.size, 6)).round().astype(int))
+        rows = [
+            [
+                f"{self.t[i]:.4g}",
+                f"{self.train[i]:.6g}",
+                "-" if self.population is None else f"{self.population[i]:.6g}",
+            ]
+            for i in idx
+        ]
+        return f"<p>{html.escape(repr(self))}</p>" + table_html(rows, [self.clock, "train", "population"])
 
 
 @dataclass
@@ -170,6 +205,33 @@ class Entry:
     def spec_quantity(self, loss: str) -> str | None:
         q = self.quantities.get(loss)
         return q.text if q is not None else None
+
+    def plot(
+        self,
+        params: Mapping[str, float] | None = None,
+        times: Any = None,
+        ax: Any = None,
+        observed: Any = None,
+    ):
+        """The limit curves at ``params`` (default: the parameters' defaults) on ``times`` of the
+        entry's clock (default: the validation window), with your ``observed`` curve over them."""
+        if times is None:
+            v = self.spec.validation
+            times = np.linspace(v.start, v.horizon, 61)
+        return self.predict(np.asarray(times, dtype=float), dict(params or {})).plot(ax, observed)
+
+    def __repr__(self) -> str:
+        return f"<Entry {self.id}: {self.spec.title} ({self.cell.kind} {self.cell.id})>"
+
+    def _repr_html_(self) -> str:
+        from prismcat.display import entry_html
+
+        return entry_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from prismcat.display import entry_markdown
+
+        return entry_markdown(self)
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready summary (what ``prismcat show --json`` prints)."""

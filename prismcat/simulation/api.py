@@ -47,6 +47,44 @@ class SimResult:
             out["spectrum"] = self.spectrum.tolist()
         return out
 
+    def to_frame(self):
+        """Columns t, train, population (per-dimension losses; pandas)."""
+        from prismcat.results import _pandas
+
+        return _pandas().DataFrame({"t": self.t, "train": self.train, "population": self.population})
+
+    def plot(self, ax: Any = None):
+        """L_train/d and L_pop/d against model time."""
+        from prismcat.display import _axes
+
+        ax = _axes(ax)
+        ax.plot(self.t, self.train, label="L_train / d")
+        ax.plot(self.t, self.population, "--", label="L_pop / d")
+        p = self.problem
+        ax.set_title(
+            f"d={p.d} k={p.k} n={p.n} sigma2={p.sigma2:g} seed={p.seed} ({self.info.get('backend')})",
+            fontsize=9,
+        )
+        ax.set_xlabel("t")
+        ax.legend(fontsize=8)
+        return ax
+
+    def __repr__(self) -> str:
+        p = self.problem
+        return (
+            f"<SimResult d={p.d} k={p.k} n={p.n} sigma2={p.sigma2:g} seed={p.seed}: "
+            f"{self.t.size} times, L_train/d {self.train[0]:.4g} -> {self.train[-1]:.4g}>"
+        )
+
+    def _repr_html_(self) -> str:
+        import html
+
+        i = self.info
+        return (
+            f"<p>{html.escape(repr(self))}</p><p>{i.get('backend')}, {i.get('integrator')}, "
+            f"{i.get('formulation')}, {i.get('evals')} evaluations</p>"
+        )
+
 
 def simulators() -> dict[str, Simulator]:
     """Installed simulator backends by name."""

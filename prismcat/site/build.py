@@ -63,11 +63,25 @@ def _relink(text: str, known: set[str]) -> str:
         if path.startswith("docs/"):
             path = path.removeprefix("docs/")
             target = target.removeprefix("docs/")
+        if path.endswith(".ipynb") and path.replace(".ipynb", ".md") in known:
+            return f"[{label}]({path.replace('.ipynb', '.md')})"
         if path in known:
             return f"[{label}]({target})"
         return f"{label} (`{path}`)" if label.strip("`") != path else f"`{path}`"
 
     return _LINK.sub(sub, text)
+
+
+def notebook_markdown(path: Path) -> str:
+    """A notebook as a page: its Markdown cells, and its code cells as Python blocks (committed
+    without outputs; ``tests/test_notebook.py`` runs it)."""
+    nb = json.loads(path.read_text())
+    parts = []
+    for cell in nb["cells"]:
+        text = "".join(cell["source"])
+        parts.append(text if cell["cell_type"] == "markdown" else f"```python\n{text}\n```")
+    parts.append(f"*This page is the notebook `docs/{path.name}`: open it in Jupyter to run it.*")
+    return "\n\n".join(parts) + "\n"
 
 
 def _theory_dir() -> Path:
@@ -93,7 +107,11 @@ def assemble(docs: Path, catalog: Any, results: str | Path | None = None) -> dic
 
     records = _records(results)
     repo_docs = REPO_ROOT / "docs" if REPO_ROOT is not None else None
-    known = {"index.md", "entries/index.md"} | {g for _, g in GUIDES} | {f"theory/{t}.md" for t in THEORY}
+    known = (
+        {"index.md", "entries/index.md", "notebook.md"}
+        | {g for _, g in GUIDES}
+        | {f"theory/{t}.md" for t in THEORY}
+    )
     known |= {f"entries/{e.id}.md" for e in catalog} | {f"api/{a}.md" for a in API}
     readme = (REPO_ROOT / "README.md").read_text() if REPO_ROOT is not None else "# prismcat\n"
     (docs / "index.md").write_text(_relink(readme, known))
@@ -103,6 +121,10 @@ def assemble(docs: Path, catalog: Any, results: str | Path | None = None) -> dic
         if src is not None and src.is_file():
             (docs / name).write_text(_relink(src.read_text(), known))
             guides.append({title: name})
+    notebook = repo_docs / "notebook.ipynb" if repo_docs is not None else None
+    if notebook is not None and notebook.is_file():
+        (docs / "notebook.md").write_text(_relink(notebook_markdown(notebook), known))
+        guides.append({"In a notebook": "notebook.md"})
     theory = docs / "theory"
     theory.mkdir()
     for name in THEORY:

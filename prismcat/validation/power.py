@@ -130,6 +130,22 @@ class PowerReport:
             "seconds": round(self.seconds, 3),
         }
 
+    def to_frame(self):
+        """One row per perturbation (pandas)."""
+        from prismcat.results import _pandas
+
+        return _pandas().DataFrame([o.to_json() for o in self.outcomes])
+
+    def __repr__(self) -> str:
+        caught = sum(o.caught for o in self.outcomes)
+        total, missed = len(self.outcomes), len(self.missed)
+        return f"<PowerReport delta={self.delta:g}: caught {caught} of {total}, missed {missed}>"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.table())}</pre>"
+
     def table(self) -> str:
         """One line per entry: the perturbations and the checkers that caught each."""
         lines = [f"power at delta = {100 * self.delta:g}% ({self.profile} profile, {self.backend})"]

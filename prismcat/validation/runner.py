@@ -413,7 +413,7 @@ class _NoBar:
 def _progress(total: int, done: int, enabled: bool):
     if not enabled or total == 0:
         return _NoBar()
-    from tqdm import tqdm
+    from tqdm.auto import tqdm  # the notebook bar inside Jupyter
 
     return tqdm(total=total, initial=done, desc="simulating", unit="task", dynamic_ncols=True, leave=True)
 
@@ -421,7 +421,7 @@ def _progress(total: int, done: int, enabled: bool):
 def _bar(items: list, enabled: bool, desc: str):
     if not enabled or len(items) < 2:
         return items
-    from tqdm import tqdm
+    from tqdm.auto import tqdm
 
     return tqdm(items, desc=desc, unit="entry", dynamic_ncols=True, leave=False)
 

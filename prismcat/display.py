@@ -1,0 +1,173 @@
+"""Rich displays and plots for notebooks: HTML and Markdown for entries, predictions, simulations,
+validations and placements, and matplotlib helpers that return their axes.
+
+Nothing here is needed outside a notebook; matplotlib is imported only when a plot is asked for.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+STATUS_COLOURS = {"pass": "#2e9e44", "fail": "#d62728", "error": "#ff8c00", "skip": "#888888"}
+
+
+def badge(status: str) -> str:
+    colour = STATUS_COLOURS.get(status, "#888888")
+    return f"<span style='color:white;background:{colour};padding:0 0.4em;border-radius:3px'>{status}</span>"
+
+
+def table_html(rows: list[list[str]], header: list[str]) -> str:
+    """An HTML table; cells are escaped unless they already are HTML (start with '<')."""
+
+    def cell(x: str) -> str:
+        return x if x.startswith("<") else html.escape(x)
+
+    head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td style='text-align:left'>{cell(c)}</td>" for c in r) + "</tr>" for r in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def table_markdown(rows: list[list[str]], header: list[str]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c).replace("|", "/") for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def png_html(data: bytes, alt: str, width: int | None = None) -> str:
+    size = f" width='{width}'" if width else ""
+    return (
+        f"<img alt='{html.escape(alt)}'{size} src='data:image/png;base64,{base64.b64encode(data).decode()}'>"
+    )
+
+
+def entry_html(entry: Any) -> str:
+    """An entry: title, summary, its cell on a small prism, parameters, its limits as MathML."""
+    from prismcat.formulas.latex import entry_latex
+    from prismcat.report.figures import prism_png
+    from prismcat.site.mathml import MathError, mathml
+
+    spec = entry.spec
+    tex = entry_latex(entry)
+    parts = [
+        f"<h3>{html.escape(spec.title)} <code>{entry.id}</code></h3>",
+        png_html(
+            prism_png({entry.cell.id: "here"}, title=entry.cell.id), f"{entry.cell.id} on the prism", 220
+        ),
+        f"<p>{html.escape(spec.summary)}</p>",
+        f"<p>cell <code>{entry.cell.id}</code> ({entry.cell.kind}); clock {mathml(tex['clock'])}; scaling "
+        + ", ".join(f"{k} ~ N<sup>{v:g}</sup>" for k, v in entry.exponents.items())
+        + "</p>",
+    ]
+    rows = [
+        [name, mathml(tex["parameters"][name]), f"{p.default:g}", f"[{p.range[0]:g}, {p.range[1]:g}]"]
+        for name, p in spec.parameters.items()
+    ]
+    if rows:
+        parts.append(table_html(rows, ["parameter", "definition", "default", "range"]))
+    for loss, item in tex["losses"].items():
+        if item.get("kind") and "display" in item:
+            try:
+                parts.append(f"<p><b>{loss}</b></p>" + mathml(item["display"], display=True, where=entry.id))
+            except MathError:
+                parts.append(f"<pre>{html.escape(item['display'])}</pre>")
+        elif item.get("note"):
+            parts.append(f"<p><b>{loss}</b>: {html.escape(item['note'])}</p>")
+    return "".join(parts)
+
+
+def entry_markdown(entry: Any) -> str:
+    from prismcat.formulas.latex import entry_latex
+
+    tex = entry_latex(entry)
+    lines = [
+        f"### {entry.spec.title} (`{entry.id}`, {entry.cell.kind} `{entry.cell.id}`)",
+        "",
+        entry.spec.summary,
+        "",
+    ]
+    for loss, item in tex["losses"].items():
+        if item.get("kind") and "display" in item:
+            lines += [f"**{loss}**", "", f"$$\n{item['display']}\n$$", ""]
+    return "\n".join(lines)
+
+
+# -- plots ------------------------------------------------------------------------------------
+def _axes(ax: Any = None):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(5.5, 3.5))
+    return ax
+
+
+def read_curve(source: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(t, values)`` from a pair of arrays or a CSV file with two columns (a header row is
+    skipped): a user's own recorded curve, already on the entry's clock and normalisation."""
+    if isinstance(source, str | Path):
+        with open(source, newline="") as fh:
+            rows = [r for r in csv.reader(fh) if r]
+        try:
+            data = (
+                np.array([[float(x) for x in r[:2]] for r in rows[1:]])
+                if rows and not _numeric(rows[0])
+                else None
+            )
+            data = data if data is not None else np.array([[float(x) for x in r[:2]] for r in rows])
+        except ValueError as exc:
+            raise ValueError(f"{source}: expected two numeric columns t, value ({exc})") from None
+        return data[:, 0], data[:, 1]
+    t, values = source
+    return np.asarray(t, dtype=float), np.asarray(values, dtype=float)
+
+
+def _numeric(row: list[str]) -> bool:
+    try:
+        [float(x) for x in row[:2]]
+    except ValueError:
+        return False
+    return True
+
+
+def plot_prediction(pred: Any, ax: Any = None, observed: Any = None, label: str | None = None):
+    """The limit curves of a :class:`~prismcat.catalog.entry.Prediction`; ``observed`` (arrays or a
+    CSV, see :func:`read_curve`) is drawn over them."""
+    ax = _axes(ax)
+    name = label or pred.id
+    ax.plot(pred.t, pred.train, label=f"{name}: train limit")
+    if pred.population is not None:
+        ax.plot(pred.t, pred.population, "--", label=f"{name}: population limit")
+    if observed is not None:
+        t, values = read_curve(observed)
+        ax.plot(t, values, "k.", ms=4, label="observed")
+    ax.set_xlabel(pred.clock)
+    ax.set_ylabel(pred.quantities.get("train") or "loss")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_record(record: dict[str, Any], loss: str = "train", ax: Any = None):
+    """A validated entry: the seed band and mean at each size, and the limit (from results.json)."""
+    ax = _axes(ax)
+    clock = np.asarray(record["clock"], dtype=float)
+    sizes = record["sizes"]
+    for i, s in enumerate(sizes):
+        c = s["curves"].get(loss)
+        if not c:
+            continue
+        shade = 0.3 + 0.7 * (i + 1) / len(sizes)
+        ax.fill_between(clock, c["low"], c["high"], color=(0.2, 0.4, 0.8, 0.15))
+        ax.plot(clock, c["mean"], color=(0.1, 0.2, 0.6, shade), lw=1, label=f"N = {s['N']:g}")
+    last = sizes[-1]["curves"].get(loss) if sizes else None
+    if last and last.get("limit") is not None:
+        ax.plot(clock, last["limit"], "k--", lw=1.5, label="limit")
+    ax.set_title(f"{record['id']} ({loss}): {record['status']}", fontsize=9)
+    ax.legend(fontsize=7)
+    return ax
