@@ -90,7 +90,7 @@ def backend_p_rhs(backend: str, prepared, to, wrap):
     if backend == "torch":
         from prismcat.simulators.torch_backend import TorchSimulator
 
-        return TorchSimulator().p_rhs(to(prepared.lam))
+        return TorchSimulator().p_rhs(to(prepared.lam), prepared.problem.dtype)
     import jax.numpy as jnp
 
     L, D = K.p_constants(to(prepared.lam), jnp.eye(prepared.d))

@@ -18,7 +18,7 @@ import numpy as np
 from prismcat.results import Placement, ValidationResult
 from prismcat.simulation.api import SimResult, simulate
 
-__all__ = ["power", "simulate", "validate", "where"]
+__all__ = ["SimResult", "power", "simulate", "validate", "where"]
 
 DEFAULT_CACHE = Path(".prismcat-cache")
 
@@ -29,6 +29,18 @@ def _cache(cache: str | Path | Any | None):
     if isinstance(cache, DiskCache):
         return cache
     return DiskCache(None if cache is None else Path(cache))
+
+
+def _selection(catalog: Any, ids: str | Sequence[str] | None) -> tuple[Any, list[str] | None]:
+    """The catalogue (default: the packaged one) and the chosen ids (one id, a list, or None for
+    all); an unknown id raises with a suggestion."""
+    from prismcat.catalog import load_catalog
+
+    cat = catalog if catalog is not None else load_catalog()
+    chosen = [ids] if isinstance(ids, str) else (list(ids) if ids else None)
+    for i in chosen or []:
+        cat.get(i)
+    return cat, chosen
 
 
 def validate(
@@ -52,15 +64,11 @@ def validate(
     ``cache``: a folder (default ``.prismcat-cache``), a :class:`~prismcat.validation.cache.DiskCache`,
     or None for none. The result holds exactly what ``results.json`` would.
     """
-    from prismcat.catalog import load_catalog
     from prismcat.simulation.api import with_options
     from prismcat.validation.runner import to_records
     from prismcat.validation.runner import validate as run
 
-    cat = catalog if catalog is not None else load_catalog()
-    chosen = [ids] if isinstance(ids, str) else (list(ids) if ids else None)
-    for i in chosen or []:
-        cat.get(i)  # an unknown id raises with a suggestion
+    cat, chosen = _selection(catalog, ids)
     v = run(
         cat,
         chosen,
@@ -127,11 +135,9 @@ def power(
 ):
     """Which formula errors of relative size ``delta`` the checks catch (a
     :class:`~prismcat.validation.power.PowerReport`)."""
-    from prismcat.catalog import load_catalog
     from prismcat.validation.power import power as run
 
-    cat = catalog if catalog is not None else load_catalog()
-    chosen = [ids] if isinstance(ids, str) else (list(ids) if ids else None)
+    cat, chosen = _selection(catalog, ids)
     return run(
         cat,
         chosen,
@@ -144,6 +150,3 @@ def power(
         seed_offset=seed_offset,
         timeout=timeout,
     )
-
-
-SimResult = SimResult  # re-exported: what simulate returns

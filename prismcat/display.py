@@ -52,7 +52,7 @@ def entry_html(entry: Any) -> str:
     """An entry: title, summary, its cell on a small prism, parameters, its limits as MathML."""
     from prismcat.formulas.latex import entry_latex
     from prismcat.report.figures import prism_png
-    from prismcat.site.mathml import MathError, mathml
+    from prismcat.site.mathml import mathml
 
     spec = entry.spec
     tex = entry_latex(entry)
@@ -72,15 +72,27 @@ def entry_html(entry: Any) -> str:
     ]
     if rows:
         parts.append(table_html(rows, ["parameter", "definition", "default", "range"]))
-    for loss, item in tex["losses"].items():
+    parts.append(limits_html(entry, tex, notes=True))
+    return "".join(parts)
+
+
+def limits_html(entry: Any, tex: dict[str, Any] | None = None, notes: bool = False) -> str:
+    """Each loss's limit as MathML (its LaTeX source if a formula cannot be converted) and, with
+    ``notes``, the reason a loss has none; for the notebook displays and the HTML report."""
+    from prismcat.formulas.latex import entry_latex
+    from prismcat.site.mathml import MathError, mathml
+
+    out = []
+    for loss, item in (tex or entry_latex(entry))["losses"].items():
         if item.get("kind") and "display" in item:
             try:
-                parts.append(f"<p><b>{loss}</b></p>" + mathml(item["display"], display=True, where=entry.id))
+                math = mathml(item["display"], display=True, where=entry.id)
             except MathError:
-                parts.append(f"<pre>{html.escape(item['display'])}</pre>")
-        elif item.get("note"):
-            parts.append(f"<p><b>{loss}</b>: {html.escape(item['note'])}</p>")
-    return "".join(parts)
+                math = f"<pre>{html.escape(item['display'])}</pre>"
+            out.append(f"<div class='formula'><span class='small'>{loss}</span>{math}</div>")
+        elif notes and item.get("note"):
+            out.append(f"<p><b>{loss}</b>: {html.escape(item['note'])}</p>")
+    return "".join(out)
 
 
 def entry_markdown(entry: Any) -> str:
@@ -114,13 +126,9 @@ def read_curve(source: Any) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(source, str | Path):
         with open(source, newline="") as fh:
             rows = [r for r in csv.reader(fh) if r]
+        body = rows[1:] if rows and not _numeric(rows[0]) else rows  # a header row is skipped
         try:
-            data = (
-                np.array([[float(x) for x in r[:2]] for r in rows[1:]])
-                if rows and not _numeric(rows[0])
-                else None
-            )
-            data = data if data is not None else np.array([[float(x) for x in r[:2]] for r in rows])
+            data = np.array([[float(x) for x in r[:2]] for r in body])
         except ValueError as exc:
             raise ValueError(f"{source}: expected two numeric columns t, value ({exc})") from None
         return data[:, 0], data[:, 1]

@@ -12,8 +12,10 @@ from typing import Any
 from prismcat.errors import Location, Problem
 from prismcat.paths import theory_dir
 
-ARXIV = re.compile(r"^arXiv:\d{4}\.\d{4,5}(v\d+)?$")
-THEORY = re.compile(r"^docs/theory/(?P<page>[A-Za-z0-9_-]+\.md)(?:#(?P<anchor>[A-Za-z0-9_-]+))?$")
+ARXIV = re.compile(r"^arXiv:(?P<id>\d{4}\.\d{4,5}(?:v\d+)?)$")
+_THEORY = r"docs/theory/(?P<page>[A-Za-z0-9_-]+\.md)(?:#(?P<anchor>[A-Za-z0-9_-]+))?"
+THEORY = re.compile(f"^{_THEORY}$")
+THEORY_MENTION = re.compile(_THEORY)  # a theory heading named inside prose
 _HEADING = re.compile(r"^#{1,6}\s+(?P<text>.*?)\s*(?:\{#(?P<id>[A-Za-z0-9_-]+)[^}]*\})?\s*$")
 
 

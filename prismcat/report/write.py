@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from prismcat.display import limits_html
 from prismcat.report import figures
 from prismcat.report.prism_figure import COLOURS, cell_status
 from prismcat.validation.cache import write_atomic
@@ -146,25 +147,6 @@ def _figure_job(rec: dict[str, Any], catalog: Any) -> figures.Job:
     return rec, clock, quantities
 
 
-def _formulas(entry: Any) -> str:
-    """The entry's limits as MathML (the LaTeX source if a formula cannot be converted)."""
-    if entry is None:
-        return ""
-    from prismcat.formulas.latex import entry_latex
-    from prismcat.site.mathml import MathError, mathml
-
-    out = []
-    for loss, item in entry_latex(entry)["losses"].items():
-        if not item.get("kind") or "display" not in item:
-            continue
-        try:
-            math = mathml(item["display"], display=True, where=entry.id)
-        except MathError:
-            math = f"<pre>{html.escape(item['display'])}</pre>"
-        out.append(f"<div class='formula'><span class='small'>{loss}</span>{math}</div>")
-    return "".join(out)
-
-
 def html_report(records: dict[str, Any], catalog: Any, *, workers: int | None = None) -> str:
     """The self-contained HTML report (figures embedded as PNG); ``workers`` as for
     :func:`prismcat.report.figures.entry_pngs`."""
@@ -213,7 +195,8 @@ def html_report(records: dict[str, Any], catalog: Any, *, workers: int | None = 
             f"file <code>{html.escape(str(rec['file']))}</code>. "
             f"Status {_status(rec['status'])}.</p>"
         )
-        parts.append(_formulas(catalog.entries.get(rec["id"])))
+        entry = catalog.entries.get(rec["id"])
+        parts.append(limits_html(entry) if entry is not None else "")
         for loss, line in rec.get("headline", {}).items():
             parts.append(f"<p><b>{loss}</b>: {html.escape(line)}</p>")
         if rec["message"]:

@@ -70,9 +70,9 @@ class ArraySimulator(Simulator):
         """``a`` and ``b`` stacked along the row axis (-2); needed by eigen-ak."""
         raise NotImplementedError(f"backend '{self.name}' has no concat(): it cannot run eigen-ak")
 
-    def p_rhs(self, lam: Array) -> Callable[[Array], Array]:
+    def p_rhs(self, lam: Array, dtype: str) -> Callable[[Array], Array]:
         """The P-flow's right-hand side in the eigenbasis of S (override to reuse buffers)."""
-        L, D = K.p_constants(lam, self.asarray(np.eye(lam.shape[-1]), _dtype_name(lam)))
+        L, D = K.p_constants(lam, self.asarray(np.eye(lam.shape[-1]), dtype))
         return lambda P: K.p_rhs(P, L, D)
 
     def flow(self, prepared: Prepared) -> Flow:
@@ -84,7 +84,7 @@ class ArraySimulator(Simulator):
         if form == "eigen-p":
             lam = self.asarray(prepared.lam, dtype)
             return Flow(
-                self.p_rhs(lam),
+                self.p_rhs(lam, dtype),
                 lambda P: K.p_losses(P, lam, self.diagonal, d),
                 lambda P: K.p_size(P, self.diagonal),
             )
@@ -124,10 +124,6 @@ class ArraySimulator(Simulator):
         train = np.stack([self.to_numpy(c[0]) for c in curves], axis=1).astype(float)
         pop = np.stack([self.to_numpy(c[1]) for c in curves], axis=1).astype(float)
         return Integrated(train, pop, self.to_numpy(states[-1]).astype(float), evals=evals, steps=steps)
-
-
-def _dtype_name(x: Array) -> str:
-    return "float32" if "32" in str(x.dtype) else "float64"
 
 
 def fixed_steps(

@@ -4,7 +4,17 @@ libraries are installed: ``pip install 'prismcat[torch]'`` or ``'prismcat[jax]'`
 
 from __future__ import annotations
 
+import importlib.util
+
 from prismcat.hookspecs import hookimpl
+
+
+def missing(modules: tuple[str, ...], extra: str) -> str | None:
+    """Why a backend whose libraries are ``modules`` cannot run here (None if they are installed)."""
+    for module in modules:
+        if importlib.util.find_spec(module) is None:
+            return f"{module} is not installed: pip install 'prismcat[{extra}]'"
+    return None
 
 
 @hookimpl

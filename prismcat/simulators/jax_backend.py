@@ -8,7 +8,6 @@ first runs (a process-wide jax setting).
 
 from __future__ import annotations
 
-import importlib.util
 from functools import partial
 
 import numpy as np
@@ -79,9 +78,11 @@ class JaxSimulator(Simulator):
     cost_model = True
 
     def available(self) -> tuple[bool, str]:
-        for module in ("jax", "diffrax"):
-            if importlib.util.find_spec(module) is None:
-                return False, f"{module} is not installed: pip install 'prismcat[jax]'"
+        from prismcat.simulators import missing
+
+        why = missing(("jax", "diffrax"), "jax")
+        if why:
+            return False, why
         jax = _jax()
         return True, f"jax {jax.__version__} on {jax.default_backend()}"
 

@@ -54,5 +54,5 @@ class NumpySimulator(ArraySimulator):
     def concat(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.concatenate([a, b], axis=-2)
 
-    def p_rhs(self, lam: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    def p_rhs(self, lam: np.ndarray, dtype: str) -> Callable[[np.ndarray], np.ndarray]:
         return PFlow(lam)

@@ -7,7 +7,6 @@ with how to install it). Device: ``$PRISMCAT_TORCH_DEVICE`` or CUDA when present
 
 from __future__ import annotations
 
-import importlib.util
 import os
 
 import numpy as np
@@ -34,9 +33,11 @@ class TorchSimulator(ArraySimulator):
     cost_model = True
 
     def available(self) -> tuple[bool, str]:
-        for module in ("torch", "torchdiffeq"):
-            if importlib.util.find_spec(module) is None:
-                return False, f"{module} is not installed: pip install 'prismcat[torch]'"
+        from prismcat.simulators import missing
+
+        why = missing(("torch", "torchdiffeq"), "torch")
+        if why:
+            return False, why
         import torch
 
         return True, f"torch {torch.__version__} on {_device()}"
@@ -74,7 +75,7 @@ class TorchSimulator(ArraySimulator):
 
         return torch.cat([a, b], dim=-2)
 
-    def p_rhs(self, lam):
+    def p_rhs(self, lam, dtype: str):
         """K.p_rhs with scratch buffers: the same operations in the same order, fewer allocations."""
         import torch
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from prismcat.errors import PrismcatError
-from prismcat.paths import REPO_ROOT
+from prismcat.paths import REPO_ROOT, theory_dir
 
 HOOKS = Path(__file__).with_name("hooks.py")
 API = {  # page -> modules documented on it
@@ -84,12 +84,6 @@ def notebook_markdown(path: Path) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def _theory_dir() -> Path:
-    from prismcat.paths import theory_dir
-
-    return theory_dir()
-
-
 def _records(results: str | Path | None) -> dict[str, dict[str, Any]]:
     if results is None:
         return {}
@@ -128,7 +122,7 @@ def assemble(docs: Path, catalog: Any, results: str | Path | None = None) -> dic
     theory = docs / "theory"
     theory.mkdir()
     for name in THEORY:
-        shutil.copy2(_theory_dir() / f"{name}.md", theory / f"{name}.md")
+        shutil.copy2(theory_dir() / f"{name}.md", theory / f"{name}.md")
     entries = docs / "entries"
     entries.mkdir()
     (entries / "index.md").write_text(index_page(catalog, records))

@@ -7,31 +7,28 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from prismcat.catalog.references import ARXIV, THEORY, THEORY_MENTION
 from prismcat.formulas.latex import entry_latex, latex_symbol, text_latex, to_latex
-
-ARXIV = re.compile(r"^arXiv:(\d{4}\.\d{4,5})(v\d+)?$")
-THEORY = re.compile(r"^docs/theory/([a-z0-9-]+\.md)(#[a-z0-9-]+)?$")
 
 
 def reference_link(ref: str, depth: int = 1) -> str:
     """A reference as a Markdown link: arXiv ids to arxiv.org, theory headings to their page."""
     up = "../" * depth
     if m := ARXIV.match(ref):
-        return f"[{ref}](https://arxiv.org/abs/{m.group(1)}{m.group(2) or ''})"
+        return f"[{ref}](https://arxiv.org/abs/{m.group('id')})"
     if m := THEORY.match(ref):
-        return f"[{ref.removeprefix('docs/')}]({up}theory/{m.group(1)}{m.group(2) or ''})"
+        return _theory_link(m, up)
     return f"`{ref}`"
 
 
-_THEORY_MENTION = re.compile(r"docs/theory/([a-z0-9-]+\.md)(#[a-z0-9-]+)?")
+def _theory_link(m: re.Match, up: str) -> str:
+    anchor = f"#{m.group('anchor')}" if m.group("anchor") else ""
+    return f"[{m.group(0).removeprefix('docs/')}]({up}theory/{m.group('page')}{anchor})"
 
 
 def linkify(text: str, depth: int = 1) -> str:
     """Theory headings named in prose (``docs/theory/free.md#free-edges``) as links."""
-    up = "../" * depth
-    return _THEORY_MENTION.sub(
-        lambda m: f"[{m.group(0).removeprefix('docs/')}]({up}theory/{m.group(1)}{m.group(2) or ''})", text
-    )
+    return THEORY_MENTION.sub(lambda m: _theory_link(m, "../" * depth), text)
 
 
 def _display(tex: str) -> str:

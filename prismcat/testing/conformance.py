@@ -69,8 +69,10 @@ def cases(sim: Simulator, every_method: bool = True) -> list[tuple[str, str]]:
     ]
     if every_method:
         return pairs
-    order = sorted(pairs, key=lambda fm: fm[1] == "adaptive")
-    return list({form: (form, method) for form, method in reversed(order)}.values())
+    first: dict[str, tuple[str, str]] = {}
+    for form, method in sorted(pairs, key=lambda fm: fm[1] == "adaptive"):
+        first.setdefault(form, (form, method))
+    return list(first.values())
 
 
 def _reference() -> Simulator:
