@@ -7,7 +7,7 @@ from prismcat.hookspecs import hookimpl
 
 __version__ = "0.2.0"  # the one place the version is written (pyproject reads it)
 
-_API = ("validate", "where", "simulate", "power")
+_API = ("validate", "where", "where_family", "simulate", "power")
 
 
 def __getattr__(name: str):
@@ -37,4 +37,5 @@ __all__ = [
     "simulate",
     "validate",
     "where",
+    "where_family",
 ]

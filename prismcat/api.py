@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from prismcat.errors import PrismcatError
 from prismcat.results import Placement, ValidationResult
 from prismcat.simulation.api import SimResult, simulate
 
@@ -118,6 +119,46 @@ def where(
     if sim is not None:
         compare(cands, sim["train"], sim["population"])
     return Placement(point, point.extremeness(), t, cands, sim)
+
+
+def where_family(
+    model: str,
+    sizes: dict[str, float],
+    structure: dict[str, Any] | None = None,
+    *,
+    catalog: Any = None,
+    t_max: float = 1.0,
+    points: int = 51,
+    top: int = 5,
+    simulate_run: bool = False,
+    backend: str | None = None,
+    seed: int = 0,
+) -> Placement:
+    """Place a run of another model family (``model``, its ``sizes`` and ``structure``) on its
+    geometry (e.g. the CP family's Pareto polygon) and rank the entries of that geometry; with
+    ``simulate_run`` also simulate it and measure each candidate's distance, in the candidate's own
+    quantity (e.g. L / L0)."""
+    from prismcat.catalog import load_catalog
+    from prismcat.families import get_family
+    from prismcat.placement import FamilyPoint, family_candidates, family_compare
+    from prismcat.simulation import Integrator
+
+    family = get_family(model)
+    try:
+        struct = family.structure_of(structure or {})
+    except ValueError as exc:
+        raise PrismcatError(f"{model} structure: {exc}") from None
+    point = FamilyPoint(family, struct, {k: float(v) for k, v in sizes.items()})
+    t = np.linspace(0.0, t_max, points)
+    cat = catalog if catalog is not None else load_catalog()
+    cands = family_candidates(cat, point, t, top=top)
+    shown = None
+    if simulate_run:
+        rung = {s: float(round(v)) if s in family.integer_sizes else v for s, v in point.sizes.items()}
+        problems = family.problems(rung, struct, t, Integrator(), "float64", [seed], None)
+        sim = family.run(problems, family.backend_for(backend or family.default_backend))
+        shown = family_compare(cands, point, sim)
+    return Placement(point, point.extremeness(), t, cands, shown)
 
 
 def power(

@@ -87,6 +87,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     items = [
         {
             "id": e.id,
+            "model": e.family.name,
+            "geometry": e.geometry.key,
             "cell": e.cell.id,
             "cell_kind": e.cell.kind,
             "formula_kinds": e.formula_kinds,
@@ -100,6 +102,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     rows = [
         [
             i["id"],
+            i["geometry"],
             i["cell"],
             i["cell_kind"],
             i["formula_kinds"]["train"] or "-",
@@ -107,7 +110,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         ]
         for i in items
     ]
-    print(_table(rows, ["id", "cell", "kind", "train", "population"]))
+    print(_table(rows, ["id", "geometry", "cell", "kind", "train", "population"]))
     print(f"\n{len(items)} entries")
     return EXIT_OK
 
@@ -126,12 +129,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(info)
         return EXIT_OK
-    from prismcat.prism import ratio_exponents
-
     s = entry.spec
-    x = ratio_exponents(**entry.exponents)
+    x = entry.geometry.coordinates(entry.exponents)
     print(f"{entry.id}: {s.title}")
     print(f"  file:     {entry.file}")
+    if entry.family.name != "autoencoder":
+        print(f"  model:    {entry.family.name} ({entry.family.title}), {entry.geometry.title}")
     print(f"  cell:     {entry.cell.id} ({entry.cell.kind}); {x}")
     print("  scaling:  " + ", ".join(f"{k} ~ N^{v:g}" for k, v in entry.exponents.items()))
     print(f"  clock:    {s.clock.name} = {s.clock.definition}")
@@ -244,18 +247,41 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_cells(args: argparse.Namespace) -> int:
-    from prismcat.prism import all_cells, representative_exponents
+    from prismcat.families import families, get_family
 
     cat = _catalog(args)
-    by_cell = cat.by_cell()
-    rows = []
-    for cell in all_cells():
-        ids = [e.id for e in by_cell.get(cell.id, [])]
-        rows.append([cell.id, cell.kind, str(representative_exponents(cell)), ", ".join(ids) or "-"])
+    chosen = [get_family(args.model)] if args.model else list(families().values())
+    out = []
+    for family in chosen:
+        for structure in family.structures():
+            geometry = family.geometry(structure)
+            by_cell = cat.by_cell(geometry.key)
+            rows = []
+            for cell in geometry.cells():
+                ids = [e.id for e in by_cell.get(cell.id, [])]
+                exps = geometry.representative(cell)
+                rows.append([cell.id, cell.kind, "(" + ", ".join(str(exps[x]) for x in family.sizes) + ")",
+                             ", ".join(ids) or "-"])  # fmt: skip
+            out.append((family, geometry, rows))
     if args.json:
-        _print_json([{"cell": r[0], "kind": r[1], "exponents": r[2], "entries": r[3]} for r in rows])
+        _print_json(
+            [
+                {
+                    "model": f.name,
+                    "geometry": g.key,
+                    "cell": r[0],
+                    "kind": r[1],
+                    "exponents": r[2],
+                    "entries": r[3],
+                }
+                for f, g, rows in out
+                for r in rows
+            ]
+        )
         return EXIT_OK
-    print(_table(rows, ["cell", "kind", "(d, k, n, sigma2)", "entries"]))
+    for i, (family, geometry, rows) in enumerate(out):
+        print(("\n" if i else "") + f"{family.name}: {geometry.title}")
+        print(_table(rows, ["cell", "kind", f"({', '.join(family.sizes)})", "entries"]))
     return EXIT_OK
 
 
@@ -303,8 +329,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_where(args: argparse.Namespace) -> int:
-    from prismcat.api import where
+    from prismcat.api import where, where_family
 
+    if args.model != "autoencoder":
+        return _where_family(args, where_family)
+    missing = [f"--{s}" for s in ("d", "k", "n", "sigma2") if getattr(args, s) is None]
+    if missing:
+        raise PrismcatError(f"missing {', '.join(missing)} (the autoencoder's sizes)")
     placement = where(
         args.d,
         args.k,
@@ -352,6 +383,55 @@ def cmd_where(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _where_family(args: argparse.Namespace, where_family) -> int:
+    sizes = dict(args.size or [])
+    structure = {}
+    for text in args.structure or []:
+        key, eq, value = text.partition("=")
+        if not eq:
+            raise PrismcatError(f"--structure {text!r} is not KEY=VALUE")
+        structure[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() else value.strip()
+    placement = where_family(
+        args.model,
+        sizes,
+        structure,
+        catalog=_catalog(args),
+        t_max=args.t_max,
+        points=args.points,
+        top=args.top,
+        simulate_run=args.simulate,
+        backend=None if args.backend == "numpy" else args.backend,
+        seed=args.seed,
+    )
+    if args.figure:
+        from prismcat.validation.cache import write_atomic
+
+        write_atomic(args.figure, placement.png())
+    if args.json:
+        _print_json(placement.to_json())
+        return EXIT_OK
+    point = placement.point
+    print(
+        f"{point.family.name} {point.geometry.title}: "
+        + ", ".join(f"{k} = {v:g}" for k, v in point.sizes.items())
+    )
+    far = ", ".join(f"{f} {v:.2f}" for f, v in placement.strength.items() if v > 0) or "nothing extreme"
+    print(f"toward (nats): {far}")
+    rows = []
+    for c in placement.candidates:
+        dist = f"{c.distance['train']:.3g}" if "train" in c.distance else "-"
+        rows.append([c.entry.id, c.entry.cell.id, f"{c.score:.2f}", dist, c.note[:60]])
+    print(
+        _table(
+            rows, ["candidate", "cell", "score", "distance to run" if args.simulate else "distance", "note"]
+        )
+    )
+    best = placement.best
+    if best is not None:
+        print(f"best description of this run: {best.entry.id}")
+    return EXIT_OK
+
+
 def cmd_backends(args: argparse.Namespace) -> int:
     from prismcat.simulation import backends
 
@@ -362,6 +442,7 @@ def cmd_backends(args: argparse.Namespace) -> int:
     rows = [
         [
             b["name"],
+            b["family"],
             "yes" if b["available"] else "no",
             b["reason"],
             b["runs"],
@@ -370,7 +451,7 @@ def cmd_backends(args: argparse.Namespace) -> int:
         ]
         for b in items
     ]
-    print(_table(rows, ["backend", "usable", "detail", "runs", "options", "description"]))
+    print(_table(rows, ["backend", "family", "usable", "detail", "runs", "options", "description"]))
     if not any(b["available"] for b in items):
         print(
             "\nno usable simulator backend: reinstall prismcat (numpy ships with it), or see "
@@ -646,9 +727,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--spectrum", action="store_true", help="also report the spectrum of W^T W at the end")
     p.add_argument("--times", type=parse_times, default=parse_times("0:5:51"), metavar="T0:T1:COUNT")
-    p = add("where", cmd_where, "place a run on the prism and predict its loss curves from the catalogue")
+    p = add(
+        "where", cmd_where, "place a run on the prism (or its family's geometry) and predict its loss curves"
+    )
     for size, typ in (("d", int), ("k", int), ("n", int), ("sigma2", float)):
-        p.add_argument(f"--{size}", type=typ, required=True)
+        p.add_argument(f"--{size}", type=typ, default=None, help="autoencoder size")
+    p.add_argument("--model", default="autoencoder", help="the model family (default: autoencoder)")
+    p.add_argument(
+        "--size",
+        action="append",
+        type=parse_assignment,
+        metavar="NAME=VALUE",
+        help="another family's size, e.g. --size p=32 --size H=1024 --size sigma=0.5",
+    )
+    p.add_argument(
+        "--structure",
+        action="append",
+        metavar="KEY=VALUE",
+        help="another family's structure, e.g. --structure nu=3 --structure symmetry=asym",
+    )
     p.add_argument("--t-max", type=float, default=5.0)
     p.add_argument("--points", type=int, default=51)
     p.add_argument("--top", type=int, default=5, help="how many candidate entries")
@@ -726,7 +823,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", type=Path, default=None, help="a results.json: each entry's evidence")
     p.add_argument("--output", type=Path, default=Path("site"), metavar="DIR")
     add("schema", cmd_schema, "print the JSON Schema of a catalogue entry", json_flag=False)
-    add("cells", cmd_cells, "list the 21 cells of the prism and the entries in each")
+    p = add(
+        "cells", cmd_cells, "list the cells of each family's geometry (the prism's 21, ...) and their entries"
+    )
+    p.add_argument("--model", default=None, help="only this model family")
     add("plugins", cmd_plugins, "list every plugin: version, what it registers, or why it failed to load")
     p = add("cache", cmd_cache, "the simulation cache: 'info' (size) or 'clear' (delete)")
     p.add_argument("action", choices=["info", "clear"])

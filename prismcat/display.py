@@ -51,16 +51,14 @@ def png_html(data: bytes, alt: str, width: int | None = None) -> str:
 def entry_html(entry: Any) -> str:
     """An entry: title, summary, its cell on a small prism, parameters, its limits as MathML."""
     from prismcat.formulas.latex import entry_latex
-    from prismcat.report.figures import prism_png
+    from prismcat.report.figures import cell_png
     from prismcat.site.mathml import mathml
 
     spec = entry.spec
     tex = entry_latex(entry)
     parts = [
         f"<h3>{html.escape(spec.title)} <code>{entry.id}</code></h3>",
-        png_html(
-            prism_png({entry.cell.id: "here"}, title=entry.cell.id), f"{entry.cell.id} on the prism", 220
-        ),
+        png_html(cell_png(entry), f"{entry.cell.id} on the {entry.geometry.cell_word}", 220),
         f"<p>{html.escape(spec.summary)}</p>",
         f"<p>cell <code>{entry.cell.id}</code> ({entry.cell.kind}); clock {mathml(tex['clock'])}; scaling "
         + ", ".join(f"{k} ~ N<sup>{v:g}</sup>" for k, v in entry.exponents.items())

@@ -68,3 +68,15 @@ def register_checkers(register: Callable[[Any], None]) -> None:
     :param register: call ``register(checker)`` once per checker; every checker that ``applies``
         to an entry runs on it.
     """
+
+
+@hookspec
+def register_families(register: Callable[[Any], None]) -> None:
+    """Register model families (:class:`prismcat.families.base.ModelFamily`): a family's size
+    variables, canonical ratios, the geometry of its cells, how it builds and runs finite-size
+    problems, and its catalogue folders. The weight-tied autoencoder is registered this way too.
+    Walk-through: ``docs/writing-a-family.md``.
+
+    :param register: call ``register(family)`` once per family; its ``name`` is what an entry's
+        ``model:`` field says.
+    """

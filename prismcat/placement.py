@@ -154,7 +154,8 @@ def candidates(
 ) -> list[Candidate]:
     """Entries ranked by how well their cell fits the run, with their predicted curves."""
     strength = point.extremeness()
-    ranked = sorted(catalog, key=lambda e: (cell_score(e.cell, strength), e.id))
+    on_prism = [e for e in catalog if e.geometry.key == "prism"]  # other families: family_candidates
+    ranked = sorted(on_prism, key=lambda e: (cell_score(e.cell, strength), e.id))
     out = []
     for entry in ranked[:top]:
         cand = Candidate(entry, cell_score(entry.cell, strength), {}, [])
@@ -223,3 +224,91 @@ __all__ = [
     "compare",
     "predict_losses",
 ]
+
+
+# -- another model family: its own geometry and quantities --------------------------------------
+@dataclass(frozen=True)
+class FamilyPoint:
+    """A concrete run of a model family other than the autoencoder: its sizes and structure."""
+
+    family: Any
+    structure: Any
+    sizes: dict[str, float]
+
+    def __post_init__(self) -> None:
+        missing = [s for s in self.family.sizes if s not in self.sizes]
+        extra = [s for s in self.sizes if s not in self.family.sizes]
+        if missing or extra:
+            raise PrismcatError(
+                f"the {self.family.name} family's sizes are {', '.join(self.family.sizes)}"
+                + (f"; missing {', '.join(missing)}" if missing else "")
+                + (f"; unknown {', '.join(extra)}" if extra else "")
+            )
+        if any(not (math.isfinite(v) and v > 0) for v in self.sizes.values()):
+            raise PrismcatError("every size must be a positive number")
+
+    @property
+    def geometry(self) -> Any:
+        return self.family.geometry(self.structure)
+
+    @property
+    def ratios(self) -> dict[str, float]:
+        """The geometry's log-coordinates of the run (nats)."""
+        r1, r2 = self.geometry.log_position(self.sizes)
+        return {"r1": r1, "r2": r2}
+
+    def extremeness(self) -> dict[str, float]:
+        return self.geometry.extremeness(self.sizes)
+
+
+def family_candidates(catalog: Any, point: FamilyPoint, t: np.ndarray, top: int = 5) -> list[Candidate]:
+    """The entries of the run's geometry ranked by how well their cell fits it, with their limit
+    curves on the run's model times, in each entry's own normalisation (e.g. L / L0)."""
+    strength = point.extremeness()
+    key = point.geometry.key
+    mine = [e for e in catalog if e.geometry.key == key and e.family is point.family]
+    ranked = sorted(mine, key=lambda e: (cell_score(e.cell, strength), e.id))
+    out = []
+    for entry in ranked[:top]:
+        cand = Candidate(entry, cell_score(entry.cell, strength), {}, [])
+        params = {name: m.value(point.sizes) for name, m in entry.ratios.items()}
+        cand.parameters = params
+        cand.out_of_range = [
+            n for n, p in entry.spec.parameters.items() if not p.range[0] <= params[n] <= p.range[1]
+        ]
+        slope, offset = entry.clock_map(params, point.sizes)
+        clock = slope * t + offset
+        cand.valid = clock >= entry.spec.validation.start - 1e-12
+        if entry.has_limit:
+            try:
+                ok = clock >= entry.spec.validation.start - 1e-12
+                values = np.full(t.shape, np.nan)
+                values[ok] = entry.predict(clock[ok], params, check_range=False).train
+                cand.train = _finite(values, cand)
+                cand.note = cand.note or f"as {entry.spec_quantity('train')}"
+            except EvaluationError as exc:
+                cand.note = str(exc)
+        else:
+            cand.note = "no closed form"
+        out.append(cand)
+    return out
+
+
+def family_compare(cands: list[Candidate], point: FamilyPoint, sim: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Each candidate's distance to the simulated run, measured in the candidate's own quantity;
+    returns the run's curve in the first candidate's quantity (for the figure)."""
+    shown = {}
+    env_sizes = {k: np.float64(v) for k, v in point.sizes.items()}
+    observed = point.family.environment(sim, point.sizes)
+    for c in cands:
+        q = c.entry.quantities.get("train")
+        if q is None:
+            continue
+        env = {**env_sizes, **{k: np.float64(v) for k, v in c.parameters.items()}, **observed}
+        run = np.asarray(np.broadcast_to(q(env), sim[next(iter(sim))].shape), dtype=float)[0]
+        shown.setdefault("train", run)
+        if c.train is not None:
+            ok = np.isfinite(c.train) & (c.valid if c.valid is not None else True)
+            if ok.any():
+                c.distance["train"] = float(np.max(np.abs(c.train[ok] - run[ok])))
+    return shown

@@ -25,8 +25,19 @@ from packaging.utils import canonicalize_name
 
 from prismcat import hookspecs
 
-BUILTIN_PLUGINS = ("prismcat.formulas.builtin", "prismcat.simulators", "prismcat.checkers")
-REGISTER_HOOKS = ("register_formula_kinds", "register_measures", "register_simulators", "register_checkers")
+BUILTIN_PLUGINS = (
+    "prismcat.formulas.builtin",
+    "prismcat.families.autoencoder",
+    "prismcat.simulators",
+    "prismcat.checkers",
+)
+REGISTER_HOOKS = (
+    "register_formula_kinds",
+    "register_measures",
+    "register_families",
+    "register_simulators",
+    "register_checkers",
+)
 
 
 @dataclass

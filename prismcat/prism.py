@@ -29,13 +29,17 @@ Number = int | float | Fraction
 
 
 def exact(x: Number) -> Fraction:
-    """An exact fraction for an exponent written in YAML (0.5 -> 1/2, not 0.5000000001)."""
+    """An exact fraction for an exponent written in YAML (0.5 -> 1/2, not 0.5000000001; a float
+    within 1e-12 of a fraction with denominator <= 1000 is that fraction: -0.6666666666666666 is
+    -2/3)."""
     if isinstance(x, Fraction):
         return x
     if isinstance(x, float):
         if not math.isfinite(x):
             raise ValueError(f"exponent must be finite, got {x}")
-        return Fraction(repr(x))
+        written = Fraction(repr(x))
+        simple = written.limit_denominator(1000)  # -0.6666666666666666 is -2/3, as meant
+        return simple if abs(simple - written) < 1e-12 else written
     return Fraction(x)
 
 
@@ -166,3 +170,21 @@ def representative_exponents(cell: Cell) -> tuple[int, int, int, int]:
         xg, xa = xg + RAYS[f][0], xa + RAYS[f][1]
     e_d = 1
     return (e_d, e_d + xg, e_d + x_alpha, xa - e_d)
+
+
+def extremeness(d: float, k: float, n: float, sigma2: float) -> dict[str, float]:
+    """How far a concrete run (d, k, n, sigma2) is toward each face, in nats (0 for faces it is not
+    toward): |log alpha| for its data face, and (log gamma, log a) split on the two triangle rays
+    whose cone holds it."""
+    la, lg, lz = math.log(n / d), math.log(k / d), math.log(sigma2 * d)
+    out = dict.fromkeys(FACES, 0.0)
+    out["large-data" if la > 0 else "small-data"] = abs(la)
+    if lg or lz:
+        for f, g in itertools.combinations(TRIANGLE_FACES, 2):
+            (a1, a2), (b1, b2) = RAYS[f], RAYS[g]
+            det = a1 * b2 - a2 * b1
+            cf, cg = (lg * b2 - lz * b1) / det, (a1 * lz - a2 * lg) / det
+            if cf >= -1e-12 and cg >= -1e-12:
+                out[f], out[g] = max(cf, 0.0), max(cg, 0.0)
+                break
+    return out

@@ -162,7 +162,10 @@ class Placement:
         p = self.point
         best = self.best
         return {
-            "sizes": {"d": p.d, "k": p.k, "n": p.n, "sigma2": p.sigma2},
+            "model": getattr(getattr(p, "family", None), "name", "autoencoder"),
+            "sizes": dict(p.sizes)
+            if hasattr(p, "family")
+            else {"d": p.d, "k": p.k, "n": p.n, "sigma2": p.sigma2},
             "ratios": p.ratios,
             "toward": self.strength,
             "t": self.t.tolist(),

@@ -1,5 +1,6 @@
-"""Sizes and their scaling: monomials in (d, k, n, sigma2), how they grow with N, and concrete
-sizes for a given N that hold an entry's fixed ratios at prescribed values."""
+"""Sizes and their scaling: monomials in a family's sizes (the autoencoder's d, k, n, sigma2 by
+default), how they grow with N, and concrete sizes for a given N that hold an entry's fixed ratios
+at prescribed values."""
 
 from __future__ import annotations
 
@@ -16,14 +17,6 @@ from prismcat.formulas.expr import parse
 from prismcat.prism import exact
 
 SIZES = ("d", "k", "n", "sigma2")
-
-# The canonical ratios of MODEL.md as monomials: name -> exponents of (d, k, n, sigma2).
-CANONICAL_RATIOS: dict[str, dict[str, Fraction]] = {
-    "gamma": {"k": Fraction(1), "d": Fraction(-1)},
-    "alpha": {"n": Fraction(1), "d": Fraction(-1)},
-    "a": {"sigma2": Fraction(1), "d": Fraction(1)},
-    "u": {"sigma2": Fraction(1), "k": Fraction(1)},
-}
 
 
 @dataclass(frozen=True)
@@ -48,12 +41,13 @@ class Monomial:
         return sum((p * scaling[s] for s, p in self.powers.items()), Fraction(0))
 
 
-def monomial(text: str) -> Monomial:
-    """Read ``text`` (``k / d``, ``sigma2 * d``, ``sqrt(n / d)``) as a monomial in the sizes."""
-    return _mono(parse(text), text)
+def monomial(text: str, sizes: tuple[str, ...] = SIZES) -> Monomial:
+    """Read ``text`` (``k / d``, ``sigma2 * d``, ``sqrt(n / d)``) as a monomial in ``sizes``
+    (default: the autoencoder's)."""
+    return _mono(parse(text), text, sizes)
 
 
-def _mono(node: ast.AST, text: str) -> Monomial:
+def _mono(node: ast.AST, text: str, sizes: tuple[str, ...] = SIZES) -> Monomial:
     off = getattr(node, "col_offset", None)
     if (
         isinstance(node, ast.Constant)
@@ -62,14 +56,14 @@ def _mono(node: ast.AST, text: str) -> Monomial:
     ):
         return Monomial(float(node.value), {})
     if isinstance(node, ast.Name):
-        if node.id not in SIZES:
-            raise ExpressionError(f"'{node.id}' is not a size (use {', '.join(SIZES)})", text, off)
+        if node.id not in sizes:
+            raise ExpressionError(f"'{node.id}' is not a size (use {', '.join(sizes)})", text, off)
         return Monomial(1.0, {node.id: Fraction(1)})
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        m = _mono(node.operand, text)
+        m = _mono(node.operand, text, sizes)
         return Monomial(-m.coefficient, m.powers)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult | ast.Div):
-        left, right = _mono(node.left, text), _mono(node.right, text)
+        left, right = _mono(node.left, text, sizes), _mono(node.right, text, sizes)
         sign = 1 if isinstance(node.op, ast.Mult) else -1
         powers = dict(left.powers)
         for s, p in right.powers.items():
@@ -77,8 +71,8 @@ def _mono(node: ast.AST, text: str) -> Monomial:
         coef = left.coefficient * right.coefficient if sign > 0 else left.coefficient / right.coefficient
         return Monomial(coef, powers)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
-        base = _mono(node.left, text)
-        expo = _mono(node.right, text)
+        base = _mono(node.left, text, sizes)
+        expo = _mono(node.right, text, sizes)
         if expo.powers and any(expo.powers.values()):
             raise ExpressionError("exponents must be numbers", text, off)
         e = exact(expo.coefficient)
@@ -89,22 +83,32 @@ def _mono(node: ast.AST, text: str) -> Monomial:
         and node.func.id == "sqrt"
         and len(node.args) == 1
     ):
-        m = _mono(node.args[0], text)
+        m = _mono(node.args[0], text, sizes)
         return Monomial(math.sqrt(m.coefficient), {s: p / 2 for s, p in m.powers.items()})
     raise ExpressionError(
-        "a ratio must be a monomial in d, k, n, sigma2 (products, quotients, powers)", text, off
+        f"a ratio must be a monomial in {', '.join(sizes)} (products, quotients, powers)", text, off
     )
 
 
-def canonical_mismatch(name: str, mono: Monomial) -> str | None:
-    """If ``name`` is a canonical ratio (gamma, alpha, a, u), say how ``mono`` differs from it."""
-    want = CANONICAL_RATIOS.get(name)
-    if want is None:
+def canonical_mismatch(
+    name: str, mono: Monomial, ratios: dict[str, str] | None = None, family: str = "autoencoder"
+) -> str | None:
+    """If ``name`` is one of the family's canonical ratios (default: the autoencoder's gamma,
+    alpha, a, u), say how ``mono`` differs from its one allowed definition."""
+    if ratios is None:
+        ratios = {"gamma": "k / d", "alpha": "n / d", "a": "sigma2 * d", "u": "sigma2 * k"}
+    canon = ratios.get(name)
+    if canon is None:
         return None
-    if mono.exponents() != want or mono.coefficient != 1.0:
-        canon = {"gamma": "k / d", "alpha": "n / d", "a": "sigma2 * d", "u": "sigma2 * k"}[name]
-        return f"'{name}' is a canonical ratio and must be defined as {canon} (MODEL.md)"
+    sizes = tuple(mono.powers) or SIZES
+    want = monomial(canon, tuple(dict.fromkeys((*sizes, *_names(canon)))))
+    if mono.exponents() != want.exponents() or mono.coefficient != want.coefficient:
+        return f"'{name}' is a canonical ratio and must be defined as {canon} (the {family} family)"
     return None
+
+
+def _names(text: str) -> list[str]:
+    return [n.id for n in ast.walk(parse(text)) if isinstance(n, ast.Name) and n.id != "sqrt"]
 
 
 def solve_sizes(
@@ -112,6 +116,7 @@ def solve_sizes(
     scaling: Mapping[str, Fraction],
     fixed: Mapping[str, tuple[Monomial, float]],
     base: Mapping[str, float] | None = None,
+    sizes: tuple[str, ...] = SIZES,
 ) -> dict[str, float]:
     """Real-valued sizes at ``N``: size = b * N**exponent, the prefactors b chosen so that every
     fixed ratio takes its value; sizes not pinned down that way use ``base`` (default 1).
@@ -123,14 +128,14 @@ def solve_sizes(
     for mono, value in fixed.values():
         if not value > 0:
             raise ValueError("fixed ratios must be positive to place a problem")
-        rows.append([float(mono.powers.get(s, 0)) for s in SIZES])
+        rows.append([float(mono.powers.get(s, 0)) for s in sizes])
         rhs.append(math.log(value / mono.coefficient))
-    order = [s for s in SIZES if s in base] + [s for s in SIZES if s not in base]
+    order = [s for s in sizes if s in base] + [s for s in sizes if s not in base]
     for s in order:
         rank = np.linalg.matrix_rank(np.array(rows)) if rows else 0
-        if rank == len(SIZES):
+        if rank == len(sizes):
             break
-        trial = [*rows, [1.0 if x == s else 0.0 for x in SIZES]]
+        trial = [*rows, [1.0 if x == s else 0.0 for x in sizes]]
         if np.linalg.matrix_rank(np.array(trial)) > rank:
             rows.append(trial[-1])
             rhs.append(math.log(base.get(s, 1.0)))
@@ -138,4 +143,4 @@ def solve_sizes(
     logs = np.linalg.lstsq(a, b, rcond=None)[0]
     if np.max(np.abs(a @ logs - b)) > 1e-9:
         raise ValueError("the fixed ratios' values contradict each other")
-    return {s: float(np.exp(logs[i]) * N ** float(scaling[s])) for i, s in enumerate(SIZES)}
+    return {s: float(np.exp(logs[i]) * N ** float(scaling[s])) for i, s in enumerate(sizes)}

@@ -122,7 +122,7 @@ def test_schema_is_json(capsys):
 
 
 def test_cells_lists_all_21(capsys):
-    code, out, _ = run(capsys, "cells", "--json")
+    code, out, _ = run(capsys, "cells", "--json", "--model", "autoencoder")
     assert code == 0
     assert len(json.loads(out)) == 21
 

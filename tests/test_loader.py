@@ -79,7 +79,7 @@ MUTATIONS = [
     (
         "title: Large data and mean-field\n",
         "title: Large data and mean-field\ncolour: red\n",
-        "entry.yaml:3:1: colour: unknown key 'colour' (allowed: id, title, summary, cell, scaling, parameters, where, clock, losses, convergence, references, notes, validation, consistency, consistency_exemptions)",
+        "entry.yaml:3:1: colour: unknown key 'colour' (allowed: id, model, structure, title, summary, cell, scaling, parameters, where, clock, losses, convergence, references, notes, validation, consistency, consistency_exemptions)",
     ),
     (
         "  seeds: 2\n",
@@ -104,7 +104,7 @@ MUTATIONS = [
     (
         "definition: sigma2 * k,",
         "definition: sigma2 * d,",
-        "entry.yaml:7:19: parameters.u.definition: 'u' is a canonical ratio and must be defined as sigma2 * k (MODEL.md)",
+        "entry.yaml:7:19: parameters.u.definition: 'u' is a canonical ratio and must be defined as sigma2 * k (the autoencoder family)",
     ),
     (
         "  u: {definition: sigma2 * k, default: 0.5, range: [0.01, 10]}",

@@ -26,7 +26,7 @@ from prismcat.simulation import (
 )
 
 TIMES = tuple(np.linspace(0.0, 2.0, 9))
-HAVE = {b["name"] for b in backends() if b["available"]}
+HAVE = {b["name"] for b in backends() if b["available"] and b["family"] == "autoencoder"}
 OPTIONAL = [
     pytest.param(
         "torch", marks=pytest.mark.skipif("torch" not in HAVE, reason="torch backend not installed")

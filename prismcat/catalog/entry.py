@@ -13,7 +13,6 @@ from prismcat.catalog.source import SourceDoc
 from prismcat.errors import EvaluationError, PrismcatError
 from prismcat.formulas.base import PreparedFormula
 from prismcat.formulas.expr import Compiled
-from prismcat.prism import Cell
 from prismcat.scaling import Monomial
 
 LOSSES = ("train", "population")
@@ -94,7 +93,7 @@ class Entry:
     """One regime. ``spec`` is the validated pydantic model; the rest is derived from it."""
 
     spec: Any
-    cell: Cell
+    cell: Any  # a cell of ``geometry`` (prismcat.prism.Cell for the autoencoder)
     ratios: dict[str, Monomial]
     clock: Compiled
     quantities: dict[str, Compiled | None]
@@ -104,6 +103,27 @@ class Entry:
     absent: dict[str, str] = field(default_factory=dict)
     relations: list[CompiledRelation] = field(default_factory=list)
     mean_eps: Compiled | None = None  # the seed-mean's small quantity (convergence.mean.in)
+    family: Any = None  # the model family (prismcat.families.base.ModelFamily)
+    structure: Any = None  # the family's validated structure (None for the autoencoder)
+    geometry: Any = None  # the family geometry the cell belongs to
+
+    def same_geometry(self, other: Entry) -> bool:
+        """Both entries are cells of one geometry (one family, one structure)."""
+        return self.family is other.family and self.geometry.key == other.geometry.key
+
+    def rank(self) -> tuple:
+        """Catalogue order: family, geometry, then the geometry's order of cells."""
+        from prismcat.families import families
+
+        order = list(families())
+        ids = [c.id for c in self.geometry.cells()]
+        fam = order.index(self.family.name) if self.family.name in order else len(order)
+        return (fam, self.geometry.key, ids.index(self.cell.id) if self.cell.id in ids else len(ids))
+
+    @property
+    def primary(self) -> bool:
+        """The cell's primary entry (its id is the cell's canonical entry id)."""
+        return self.id == self.geometry.primary_id(self.cell)
 
     @property
     def id(self) -> str:
@@ -119,7 +139,7 @@ class Entry:
 
     @property
     def exponents(self) -> dict[str, float]:
-        return self.spec.scaling.model_dump()
+        return {s: self.spec.scaling[s] for s in self.family.sizes}
 
     @property
     def formula_kinds(self) -> dict[str, str | None]:
@@ -221,7 +241,10 @@ class Entry:
         return self.predict(np.asarray(times, dtype=float), dict(params or {})).plot(ax, observed)
 
     def __repr__(self) -> str:
-        return f"<Entry {self.id}: {self.spec.title} ({self.cell.kind} {self.cell.id})>"
+        where = (
+            "" if self.family is None or self.family.name == "autoencoder" else f" of {self.geometry.title}"
+        )
+        return f"<Entry {self.id}: {self.spec.title} ({self.cell.kind} {self.cell.id}{where})>"
 
     def _repr_html_(self) -> str:
         from prismcat.display import entry_html
@@ -240,6 +263,9 @@ class Entry:
             "id": self.id,
             "title": spec.title,
             "summary": spec.summary,
+            "model": self.family.name,
+            "structure": dict(self.spec.structure),
+            "geometry": self.geometry.key,
             "cell": self.cell.id,
             "cell_kind": self.cell.kind,
             "file": self.file,

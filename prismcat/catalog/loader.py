@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -20,7 +21,7 @@ import numpy as np
 import pydantic
 
 from prismcat.catalog.entry import LOSSES, CompiledRelation, Entry
-from prismcat.catalog.schema import OBSERVABLES, RESERVED, SIZE_NAMES, build_entry_model
+from prismcat.catalog.schema import RESERVED, AbsentLoss, build_entry_model
 from prismcat.catalog.source import SourceDoc, parse_yaml, read_yaml
 from prismcat.errors import (
     CatalogError,
@@ -34,7 +35,7 @@ from prismcat.errors import (
 from prismcat.formulas.base import FieldError, FormulaContext
 from prismcat.formulas.expr import Compiled, HelperError, Scope
 from prismcat.plugins import formula_kinds, measures
-from prismcat.prism import all_cells, cell_of, exact, parse_cell
+from prismcat.prism import exact
 from prismcat.scaling import Monomial, canonical_mismatch, monomial
 
 
@@ -197,12 +198,13 @@ class _Collector:
         return None
 
 
-def _check_parameters(spec: Any, out: _Collector) -> dict[str, Monomial]:
+def _check_parameters(spec: Any, family: Any, out: _Collector) -> dict[str, Monomial]:
     ratios: dict[str, Monomial] = {}
-    scaling = {s: exact(getattr(spec.scaling, s)) for s in SIZE_NAMES}
+    scaling = {s: exact(spec.scaling[s]) for s in family.sizes}
+    reserved = RESERVED | set(family.sizes) | set(family.observables)
     for name, param in spec.parameters.items():
         path = ("parameters", name)
-        if name in RESERVED or name == spec.clock.name or not name.isidentifier() or name.startswith("_"):
+        if name in reserved or name == spec.clock.name or not name.isidentifier() or name.startswith("_"):
             out.add(
                 path,
                 f"'{name}' cannot name a parameter (reserved or not an identifier)",
@@ -210,11 +212,11 @@ def _check_parameters(spec: Any, out: _Collector) -> dict[str, Monomial]:
             )
             continue
         try:
-            mono = monomial(param.definition)
+            mono = monomial(param.definition, family.sizes)
         except ExpressionError as exc:
             out.add((*path, "definition"), exc.message, exc.offset)
             continue
-        problem = canonical_mismatch(name, mono)
+        problem = canonical_mismatch(name, mono, family.ratios, family.name)
         if problem:
             out.add((*path, "definition"), problem)
             continue
@@ -230,32 +232,93 @@ def _check_parameters(spec: Any, out: _Collector) -> dict[str, Monomial]:
     return ratios
 
 
-def _check_cell(spec: Any, out: _Collector):
-    derived = cell_of(**spec.scaling.model_dump())
+def _check_family(spec: Any, out: _Collector):
+    """The entry's family, structure and geometry; None where one of them is wrong (reported)."""
+    from prismcat.families import families
+
+    found = families()
+    family = found.get(spec.model)
+    if family is None:
+        known = ", ".join(found) or "none"
+        out.add(
+            ("model",),
+            f"unknown model family '{spec.model}' (installed: {known}; a family comes with its plugin)",
+        )
+        return None
     try:
-        declared = parse_cell(spec.cell)
+        structure = family.structure_of(spec.structure)
+    except pydantic.ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            where = ("structure", *err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                allowed = ", ".join(family.Structure.model_fields) if family.Structure else "none"
+                msg = f"unknown key '{err['loc'][-1]}' (allowed: {allowed})"
+            elif err["type"] == "missing":
+                msg = f"missing required field '{err['loc'][-1]}'"
+            out.add(
+                where if err["type"] != "missing" else ("structure",),
+                msg,
+                at_key=err["type"] == "extra_forbidden",
+            )
+        return None
+    except ValueError as exc:
+        out.add(("structure",), str(exc))
+        return None
+    sizes = family.sizes
+    bad = False
+    for name in spec.scaling:
+        if name not in sizes:
+            out.add(
+                ("scaling", name),
+                f"unknown size '{name}' (the {family.name} family's sizes: {', '.join(sizes)})",
+                at_key=True,
+            )
+            bad = True
+    missing = [s for s in sizes if s not in spec.scaling]
+    if missing:
+        out.add(("scaling",), f"missing exponent(s) for {', '.join(missing)} (sizes: {', '.join(sizes)})")
+        bad = True
+    v = spec.validation
+    for path, base in [(("validation", "base"), v.base)] + [
+        (("validation", "profiles", name, "base"), prof.base) for name, prof in v.profiles.items()
+    ]:
+        for name in base or {}:
+            if name not in sizes:
+                out.add((*path, name), f"unknown size '{name}' (sizes: {', '.join(sizes)})", at_key=True)
+                bad = True
+    if bad:
+        return None
+    return family, structure, family.geometry(structure)
+
+
+def _check_cell(spec: Any, family: Any, geometry: Any, out: _Collector):
+    exps = {s: exact(spec.scaling[s]) for s in family.sizes}
+    derived = geometry.cell_of(exps)
+    try:
+        declared = geometry.parse(spec.cell)
     except ValueError as exc:
         out.add(("cell",), str(exc))
         return derived
     if declared != derived:
-        s = spec.scaling
+        given = ", ".join(f"{spec.scaling[s]:g}" for s in family.sizes)
         out.add(
             ("cell",),
-            f"declares cell '{declared.id}' but its exponents (d, k, n, sigma2) = "
-            f"({s.d:g}, {s.k:g}, {s.n:g}, {s.sigma2:g}) place it in '{derived.id}'",
+            f"declares cell '{declared.id}' but its exponents ({', '.join(family.sizes)}) = "
+            f"({given}) place it in '{derived.id}'",
         )
     return derived
 
 
-def _check_clock(spec: Any, scope: Scope, out: _Collector) -> Compiled | None:
-    clock = out.compile(scope.extend(["t", *SIZE_NAMES]), spec.clock.definition, ("clock", "definition"))
+def _check_clock(spec: Any, scope: Scope, family: Any, out: _Collector) -> Compiled | None:
+    clock = out.compile(scope.extend(["t", *family.sizes]), spec.clock.definition, ("clock", "definition"))
     if clock is None:
         return None
     if spec.clock.name in spec.parameters or spec.clock.name in spec.where:
         out.add(("clock", "name"), f"clock name '{spec.clock.name}' clashes with a parameter or helper")
         return None
     defaults = {k: np.float64(p.default) for k, p in spec.parameters.items()}
-    defaults.update(PROBE_SIZES)
+    defaults.update({k: np.float64(v) for k, v in family.probe.items()})
     vals = [float(clock({**defaults, "t": np.float64(x)})) for x in (0.0, 1.0, 2.0, 5.0)]
     slope = vals[1] - vals[0]
     affine = all(
@@ -270,19 +333,20 @@ def _check_clock(spec: Any, scope: Scope, out: _Collector) -> Compiled | None:
     return clock
 
 
-# Arbitrary sizes used to check that a clock definition is affine in t.
-PROBE_SIZES = {
-    "d": np.float64(101.0),
-    "k": np.float64(37.0),
-    "n": np.float64(53.0),
-    "sigma2": np.float64(0.013),
-}
-
-
 def _check_entry(spec: Any, doc: SourceDoc, check_values: bool) -> Entry | None:
     out = _Collector(doc)
-    cell = _check_cell(spec, out)
-    ratios = _check_parameters(spec, out)
+    placed = _check_family(spec, out)
+    if placed is None:
+        raise CatalogError(out.problems)
+    family, structure, geometry = placed
+    for loss in LOSSES:  # a loss the family does not have reads as absent, with the reason
+        if loss not in family.losses and getattr(spec.losses, loss) is None:
+            why = f"the {family.name} model has no {loss} loss (no data: its one loss is the loss itself)"
+            spec = spec.model_copy(
+                update={"losses": spec.losses.model_copy(update={loss: AbsentLoss(absent=why)})}
+            )
+    cell = _check_cell(spec, family, geometry, out)
+    ratios = _check_parameters(spec, family, out)
     params = list(spec.parameters)
     try:
         scope = Scope(params, spec.where)
@@ -291,7 +355,7 @@ def _check_entry(spec: Any, doc: SourceDoc, check_values: bool) -> Entry | None:
         return None
     for name in spec.where:  # entry helpers may use the clock: they are inlined into formulas
         out.compile(Scope([spec.clock.name, *params], spec.where), name, ("where", name))
-    clock = _check_clock(spec, scope, out)
+    clock = _check_clock(spec, scope, family, out)
     defaults = {k: p.default for k, p in spec.parameters.items()}  # where split points are checked
     ctx = FormulaContext(params, spec.clock.name, dict(spec.where), measures(), values=defaults)
     kinds = formula_kinds()
@@ -301,14 +365,22 @@ def _check_entry(spec: Any, doc: SourceDoc, check_values: bool) -> Entry | None:
     for loss in LOSSES:
         lspec = getattr(spec.losses, loss)
         base = ("losses", loss)
+        if loss not in family.losses:
+            if not hasattr(lspec, "absent"):
+                out.add(base, f"the {family.name} family has no {loss} loss: leave it out", at_key=True)
+            quantities[loss], formulas[loss], absent[loss] = None, None, getattr(spec.losses, loss).absent
+            continue
+        if lspec is None:
+            out.add(("losses",), f"missing required field '{loss}'")
+            continue
         if hasattr(lspec, "absent"):
             quantities[loss], formulas[loss], absent[loss] = None, None, lspec.absent
             continue
         quantities[loss] = out.compile(
-            scope.extend([*OBSERVABLES, *SIZE_NAMES]), lspec.quantity, (*base, "quantity")
+            scope.extend([*family.observables, *family.sizes]), lspec.quantity, (*base, "quantity")
         )
         formulas[loss] = _prepare_formula(lspec.formula, kinds, ctx, (*base, "formula"), out)
-    eps_scope = scope.extend(SIZE_NAMES)
+    eps_scope = scope.extend(family.sizes)
     conv_in = spec.convergence.in_
     if isinstance(conv_in, str):
         one = out.compile(eps_scope, conv_in, ("convergence", "in"))
@@ -332,7 +404,10 @@ def _check_entry(spec: Any, doc: SourceDoc, check_values: bool) -> Entry | None:
     relations = [_compile_relation(i, r, scope, spec.clock.name, out) for i, r in enumerate(spec.consistency)]
     if out.problems:
         raise CatalogError(out.problems)
-    entry = Entry(spec, cell, ratios, clock, quantities, formulas, eps, doc, absent, relations, mean_eps)
+    entry = Entry(
+        spec, cell, ratios, clock, quantities, formulas, eps, doc, absent, relations, mean_eps,
+        family=family, structure=structure, geometry=geometry,
+    )  # fmt: skip
     if check_values:
         _smoke_test(entry, out)
         if out.problems:
@@ -343,12 +418,20 @@ def _check_entry(spec: Any, doc: SourceDoc, check_values: bool) -> Entry | None:
 def _compile_relation(index: int, rel: Any, scope: Scope, clock: str, out: _Collector) -> CompiledRelation:
     """Compile a consistency relation's expressions (the neighbour is checked catalogue-wide)."""
     base = ("consistency", index)
-    var = rel.approach.name
-    if var in scope.variables or var in scope.helpers or var in ("F", "F0", clock):
-        out.add((*base, "approach", "name"), f"approach variable '{var}' clashes with an existing name")
-    inner = scope.extend([var])
+    if rel.approach is None:  # exact: the map of parameters only
+        inner = scope
+        small = None
+    else:
+        var = rel.approach.name
+        if var in scope.variables or var in scope.helpers or var in ("F", "F0", clock):
+            out.add((*base, "approach", "name"), f"approach variable '{var}' clashes with an existing name")
+        inner = scope.extend([var])
     params = {k: out.compile(inner, v, (*base, "parameters", k)) for k, v in rel.parameters.items()}
-    small = out.compile(inner, rel.approach.small, (*base, "approach", "small"))
+    if rel.approach is not None:
+        small = out.compile(inner, rel.approach.small, (*base, "approach", "small"))
+    for name in rel.grid:
+        if name not in scope.variables:
+            out.add((*base, "grid", name), f"'{name}' is not a parameter of this entry", at_key=True)
     transforms = {
         loss: None if text is None else out.compile(inner.extend(["F", "F0"]), text, (*base, loss))
         for loss, text in (("train", rel.train), ("population", rel.population))
@@ -372,7 +455,15 @@ def _check_relations(cat: Catalog) -> None:
             if other is None:
                 add((*base, "entry"), f"no entry '{rel.spec.entry}' in the catalogue")
                 continue
-            if not (other.cell.faces < entry.cell.faces and len(entry.cell.faces - other.cell.faces) == 1):
+            if rel.spec.exact:
+                pass  # the same curve: any entry, any family
+            elif not entry.same_geometry(other):
+                add(
+                    (*base, "entry"),
+                    f"'{other.id}' lies in another geometry ({other.family.name} {other.geometry.key}); "
+                    "a relation across geometries is exact: true",
+                )
+            elif not (other.cell.faces < entry.cell.faces and len(entry.cell.faces - other.cell.faces) == 1):
                 add(
                     (*base, "entry"),
                     f"'{other.id}' ({other.cell.id}) is not a neighbour one face up from {entry.cell.id}",
@@ -386,7 +477,12 @@ def _check_relations(cat: Catalog) -> None:
                 if extra:
                     msg += f"; unknown {', '.join(extra)}"
                 add((*base, "parameters"), msg)
-            if rel.spec.population is not None and entry.formulas.get("population") is None:
+            has_population = "population" in entry.family.losses
+            if (
+                rel.spec.population is not None
+                and entry.formulas.get("population") is None
+                and has_population
+            ):
                 add(
                     (*base, "population"),
                     "this entry has no population limit; set population: null",
@@ -397,7 +493,9 @@ def _check_relations(cat: Catalog) -> None:
             loc = entry.source.locate(path, at_key=True) if entry.source else Location(entry.file, path=path)
             if other is None:
                 cat.problems.append(Problem(loc, f"no entry '{other_id}' in the catalogue"))
-            elif not (other.cell.faces < entry.cell.faces and len(entry.cell.faces - other.cell.faces) == 1):
+            elif not entry.same_geometry(other) or not (
+                other.cell.faces < entry.cell.faces and len(entry.cell.faces - other.cell.faces) == 1
+            ):
                 cat.problems.append(
                     Problem(loc, f"'{other_id}' is not a neighbour one face up from {entry.cell.id}")
                 )
@@ -504,11 +602,20 @@ class Catalog:
             raise PrismcatError(f"no entry '{entry_id}' in the catalogue{hint}{extra}")
         return self.entries[entry_id]
 
-    def by_cell(self) -> dict[str, list[Entry]]:
+    def by_cell(self, geometry: str = "prism") -> dict[str, list[Entry]]:
+        """Entries by cell id, of one geometry (default: the autoencoder's prism)."""
         out: dict[str, list[Entry]] = {}
         for e in self:
-            out.setdefault(e.cell.id, []).append(e)
+            if e.geometry.key == geometry:
+                out.setdefault(e.cell.id, []).append(e)
         return out
+
+    def by_geometry(self) -> dict[Any, list[Entry]]:
+        """Entries grouped by the geometry their cells belong to (the prism first)."""
+        out: dict[str, tuple[Any, list[Entry]]] = {}
+        for e in self:
+            out.setdefault(e.geometry.key, (e.geometry, []))[1].append(e)
+        return dict(out.values())
 
 
 def catalog_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -536,6 +643,8 @@ def load_catalog(
     from prismcat.paths import default_catalog_dir
 
     root_path = Path(root) if root is not None else default_catalog_dir()
+    if files is None and root is None and not os.environ.get("PRISMCAT_CATALOG"):
+        files = catalog_files([d for d in family_catalog_dirs() if d.is_dir()])
     if files is None:
         if not root_path.is_dir():
             return Catalog(
@@ -550,12 +659,27 @@ def load_catalog(
         str(Path.cwd()),
         tuple(formula_kinds().items()),
         tuple(measures().items()),
+        tuple(_families()),
     )
     try:
         cat = _load_cached(key)
     except TypeError:  # a plugin registered something unhashable: no caching
         cat = _load(root_path, check_values, paths)
     return Catalog(cat.root, dict(cat.entries), list(cat.problems))
+
+
+def family_catalog_dirs() -> list[Path]:
+    """The packaged catalogue folders of every installed model family (the autoencoder's first)."""
+    from prismcat.families import families
+
+    dirs: list[Path] = []
+    for family in families().values():
+        try:
+            found = [Path(d) for d in family.catalog_dirs()]
+        except Exception:  # a broken family plugin loses its catalogue, not the others'
+            continue
+        dirs += [d for d in found if d not in dirs]
+    return dirs
 
 
 class _LoadKey(typing.NamedTuple):
@@ -567,6 +691,13 @@ class _LoadKey(typing.NamedTuple):
     cwd: str
     kinds: tuple
     measures: tuple
+    families: tuple
+
+
+def _families() -> list[tuple[str, int]]:
+    from prismcat.families import families
+
+    return [(name, id(f)) for name, f in families().items()]
 
 
 def _digest(path: Path) -> str:
@@ -599,8 +730,7 @@ def _load(root: Path, check_values: bool, files: tuple[Path, ...]) -> Catalog:
             cat.problems.append(Problem(loc, f"duplicate id '{entry.id}' (already defined at {where})"))
             continue
         seen[entry.id] = entry
-    rank = {c.id: i for i, c in enumerate(all_cells())}
-    cat.entries = dict(sorted(seen.items(), key=lambda kv: (rank.get(kv[1].cell.id, len(rank)), kv[0])))
+    cat.entries = dict(sorted(seen.items(), key=lambda kv: (kv[1].rank(), kv[0])))
     _check_relations(cat)
     return cat
 

@@ -12,26 +12,21 @@ from pydantic import Discriminator, Field, Tag, create_model, field_validator, m
 from prismcat.formulas.base import Expr, FormulaKind, Int, Num, Spec
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9+\-]*$"
-SIZE_NAMES = ("d", "k", "n", "sigma2")
-OBSERVABLES = ("L_train", "L_pop", "L_train0", "L_pop0", "trS")
-RESERVED = frozenset({*SIZE_NAMES, *OBSERVABLES, "t", "N", "pi"})
+RESERVED = frozenset({"t", "N", "pi"})  # plus the family's sizes and observables (see the loader)
 
 Exponent = Annotated[Num, Field(ge=-100, le=100, description="Exponent of N (size ~ N**exponent).")]
 
 
-class Scaling(Spec):
-    """How each size grows with N: size ~ N**exponent."""
-
-    d: Exponent
-    k: Exponent
-    n: Exponent
-    sigma2: Exponent
+Scaling = Annotated[
+    dict[str, Exponent],
+    Field(description="How each size of the entry's model family grows with N: size ~ N**exponent."),
+]
 
 
 class Parameter(Spec):
     """A ratio held fixed along the limit."""
 
-    definition: Expr = Field(description="A monomial in d, k, n, sigma2, e.g. k / d.")
+    definition: Expr = Field(description="A monomial in the family's sizes, e.g. k / d.")
     default: Num
     range: tuple[Num, Num] = Field(description="Allowed values [low, high] of the limit formula.")
     description: str | None = None
@@ -151,7 +146,7 @@ class Profile(Spec):
     """Overrides of the validation settings for a named profile (quick, thorough)."""
 
     ladder: list[Num] | None = Field(None, min_length=2)
-    base: dict[Literal["d", "k", "n", "sigma2"], Num] | None = None
+    base: dict[str, Num] | None = None
     seeds: Int | None = Field(None, ge=1, le=256)
     tolerance: Tolerance | None = None
     points: Int | None = Field(None, ge=2, le=2001)
@@ -161,7 +156,7 @@ class Validation(Spec):
     """Settings for checkers: the size ladder N, seeds, the time window and the tolerance."""
 
     ladder: list[Num] = Field(min_length=2, description="Values of N; sizes follow the scaling exponents.")
-    base: dict[Literal["d", "k", "n", "sigma2"], Num] = Field(
+    base: dict[str, Num] = Field(
         default_factory=dict,
         description="Prefactors of sizes not fixed by the ratios (size = base * N**e).",
     )
@@ -185,8 +180,10 @@ class Validation(Spec):
         description="Common random numbers: every size's data are sub-blocks of the largest size's "
         "draw (same seed), so successive sizes differ by their systematic change, not by noise.",
     )
-    integrator: Literal["adaptive", "rk4"] = "adaptive"
-    dt: Num | None = Field(None, gt=0, description="Step of the rk4 integrator, on the entry's clock.")
+    integrator: Literal["adaptive", "rk4", "euler"] = "adaptive"
+    dt: Num | None = Field(
+        None, gt=0, description="Step of the rk4 or euler integrator, on the entry's clock."
+    )
     profiles: dict[Literal["quick", "thorough"], Profile] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -219,9 +216,16 @@ class Relation(Spec):
     extreme and transformed by ``train``/``population`` (with F its value, F0 its value at clock
     0), must converge to this entry's formula on this entry's validation window."""
 
-    entry: str = Field(description="Id of the neighbouring entry.")
+    entry: str = Field(description="Id of the neighbouring entry (or, with exact: true, any entry).")
     parameters: dict[str, Expr] = Field(description="The neighbour's parameters from ours and the approach.")
-    approach: Approach
+    approach: Approach | None = Field(
+        None, description="The variable pushed to its extreme (omit for an exact relation)."
+    )
+    exact: bool = Field(
+        False,
+        description="The two entries are the same curve under the parameter map (no approach): "
+        "checked to round-off on a grid of parameter values, across model families too.",
+    )
     train: Expr = "F"
     population: Expr | None = "F"
     clock: Expr | None = Field(
@@ -231,7 +235,19 @@ class Relation(Spec):
         None, gt=0, description="Expected rate in 'small' (see policy.RELATION_RATE_SLACK)."
     )
     tolerance: Num = Field(gt=0, description="Allowed distance at the last approach value.")
+    grid: dict[str, list[Num]] = Field(
+        default_factory=dict,
+        description="exact relations: values of our parameters to check at (default: the validation point).",
+    )
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _approach_or_exact(self) -> "Relation":
+        if self.exact == (self.approach is not None):
+            raise ValueError("a relation has an approach, or is exact: true (not both, not neither)")
+        if self.grid and not self.exact:
+            raise ValueError("grid is for exact relations (an approach checks along its values)")
+        return self
 
 
 def _formula_tag(value: Any) -> str | None:
@@ -274,16 +290,30 @@ def build_entry_model(kinds: dict[str, FormulaKind]) -> type[Spec]:
         "Losses",
         __base__=Spec,
         train=(loss, ...),
-        population=(population, ...),
+        population=(
+            population | None,
+            Field(None, description="Omitted only where the family has no population loss."),
+        ),
     )
     return create_model(
         "Entry",
         __base__=Spec,
         __doc__="One regime of the prism catalogue.",
         id=(str, Field(pattern=ID_PATTERN, max_length=120)),
+        model=(
+            str,
+            Field("autoencoder", description="The model family (prismcat families lists them)."),
+        ),
+        structure=(
+            dict[str, int | str],
+            Field(default_factory=dict, description="The family's structural choices, e.g. nu, symmetry."),
+        ),
         title=(str, Field(min_length=1, max_length=200)),
         summary=(str, Field(min_length=1, max_length=2000, description="A short description.")),
-        cell=(str, Field(description="Canonical cell id, e.g. large-data+mean-field.")),
+        cell=(
+            str,
+            Field(description="Canonical cell id in the family's geometry, e.g. large-data+mean-field."),
+        ),
         scaling=(Scaling, ...),
         parameters=(dict[str, Parameter], Field(default_factory=dict)),
         where=(

@@ -86,6 +86,24 @@ def prism_png(status: dict[str, str], title: str = "The prism, coloured by valid
     return png(fig, tight=False)
 
 
+def geometry_png(geometry: Any, marks: dict[str, str], title: str) -> bytes:
+    """A family geometry (the prism, a Pareto polygon) coloured by ``marks`` (cell id ->
+    pass/fail/error/none, or 'here' to highlight one cell)."""
+    if geometry.key == "prism":
+        return prism_png(marks, title)
+    fig = _figure(4.5, 3.95)
+    ax = fig.add_axes((0.15 / 4.5, 0.05 / 3.95, 4.2 / 4.5, 3.5 / 3.95))
+    geometry.draw(ax, marks)
+    ax.set_title(title, fontsize=10)
+    return png(fig, tight=False)
+
+
+def cell_png(entry: Any) -> bytes:
+    """The entry's cell highlighted on its family's geometry."""
+    return geometry_png(entry.geometry, {entry.cell.id: "here"}, f"{entry.cell.id} ({entry.geometry.title})"
+                        if entry.geometry.key != "prism" else entry.cell.id)  # fmt: skip
+
+
 class EntryFigures:
     """Draws entry figures, reusing one figure per number of loss columns (see the module doc)."""
 
@@ -363,6 +381,8 @@ def where_png(point, strength, cands, t, sim=None) -> bytes:
 
     from prismcat.report.prism_figure import draw, point_position
 
+    if hasattr(point, "family"):
+        return _family_where_png(point, cands, t, sim)
     fig = _figure(16, 4.8)
     axes = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.1, 1, 1]})
     draw(axes[0], {}, legend=False)
@@ -401,6 +421,40 @@ def where_png(point, strength, cands, t, sim=None) -> bytes:
         )
         ax.set_title(f"{loss}: predicted limits" + (" over the run" if sim is not None else ""), fontsize=9)
         ax.legend(fontsize=7)
+    fig.tight_layout()
+    return png(fig)
+
+
+def _family_where_png(point, cands, t, sim) -> bytes:
+    """Another family's run: its geometry with the best-scoring cell marked, and the candidates'
+    limits (each in its own quantity) over the simulated run."""
+    from matplotlib import colormaps
+
+    fig = _figure(11, 4.8)
+    axes = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 1]})
+    top = cands[0].entry.cell.id if cands else None
+    point.geometry.draw(axes[0], {top: "here"} if top else {})
+    sizes = ", ".join(f"{k}={v:g}" for k, v in point.sizes.items())
+    axes[0].set_title(f"{point.family.name} {point.geometry.title}\n{sizes}", fontsize=9)
+    ax = axes[1]
+    if sim is not None and "train" in sim:
+        ax.plot(t, sim["train"], "k-", lw=2.5, alpha=0.6, label="simulation")
+    cmap = colormaps["tab10"]
+    for i, c in enumerate(cands):
+        if c.train is not None:
+            dist = c.distance.get("train")
+            extra = f", dist {dist:.2g}" if dist is not None else ""
+            ax.plot(
+                t,
+                c.train,
+                "--",
+                color=cmap(i % 10),
+                lw=1.5,
+                label=f"{c.entry.id} (score {c.score:.1f}{extra})",
+            )
+    ax.set_xlabel("t (model time)")
+    ax.set_ylabel(cands[0].entry.spec_quantity("train") if cands else "")
+    ax.legend(fontsize=7)
     fig.tight_layout()
     return png(fig)
 

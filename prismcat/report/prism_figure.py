@@ -26,11 +26,14 @@ LABEL_SHIFT = {
 SHORT = {"large-data": "LD", "small-data": "SD", "mean-field": "MF", "narrow-latent": "NL", "free": "FR"}
 
 
-def cell_status(statuses: Mapping[str, str], cell_entries: Mapping[str, list[str]]) -> dict[str, str]:
-    """Status of each cell: 'none' without entries, else the worst of its entries."""
+def cell_status(
+    statuses: Mapping[str, str], cell_entries: Mapping[str, list[str]], cells: list | None = None
+) -> dict[str, str]:
+    """Status of each cell (of the prism, or of ``cells``): 'none' without entries, else the worst
+    of its entries."""
     order = {"pass": 0, "fail": 2, "error": 1}
     out = {}
-    for cell in all_cells():
+    for cell in all_cells() if cells is None else cells:
         ids = cell_entries.get(cell.id, [])
         known = [statuses[i] for i in ids if i in statuses]
         out[cell.id] = max(known, key=lambda s: order.get(s, 3)) if known else "none"

@@ -18,7 +18,7 @@ def regimes_markdown(catalog: Any, results: dict[str, Any] | None = None) -> str
         source = f"status from a `{profile}` validation with the `{backend}` backend"
     else:
         source = "status: not validated (pass `--results results.json`)"
-    by_cell = catalog.by_cell()
+    by_cell = catalog.by_cell("prism")
     lines = [
         "# The regimes of the catalogue",
         "",
@@ -41,6 +41,28 @@ def regimes_markdown(catalog: Any, results: dict[str, Any] | None = None) -> str
             )
     missing = [c.id for c in all_cells() if c.id not in by_cell]
     lines += ["", f"Cells without an entry: {', '.join(missing) if missing else 'none'}."]
+    for geometry, entries in catalog.by_geometry().items():
+        if geometry.key == "prism":
+            continue
+        family = entries[0].family
+        sizes = ", ".join(family.sizes)
+        lines += [
+            "",
+            f"## {family.title}: {geometry.title}",
+            "",
+            f"| entry | cell | kind | exponents ({sizes}) | clock | train | status |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for e in entries:
+            exps = ", ".join(f"{e.exponents[s]:g}" for s in family.sizes)
+            clock = f"{e.spec.clock.name} = {e.spec.clock.definition}"
+            lines.append(
+                f"| [{e.id}](../{e.file}) | {e.cell.id} | {e.cell.kind} | ({exps}) | `{clock}` | "
+                f"{e.formula_kinds['train'] or '-'} | {status.get(e.id, '-')} |"
+            )
+        have = {e.cell.id for e in entries}
+        missing = [c.id for c in geometry.cells() if c.id not in have]
+        lines += ["", f"Cells without an entry: {', '.join(missing) if missing else 'none'}."]
     return "\n".join(lines) + "\n"
 
 

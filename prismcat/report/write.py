@@ -151,8 +151,23 @@ def html_report(records: dict[str, Any], catalog: Any, *, workers: int | None = 
     """The self-contained HTML report (figures embedded as PNG); ``workers`` as for
     :func:`prismcat.report.figures.entry_pngs`."""
     statuses = {r["id"]: r["status"] for r in records["entries"]}
-    cell_entries = {cid: [e.id for e in es] for cid, es in catalog.by_cell().items()}
-    prism = figures.prism_png(cell_status(statuses, cell_entries))
+    pictures = []
+    for geometry, entries in catalog.by_geometry().items():
+        cell_entries: dict[str, list[str]] = {}
+        for e in entries:
+            cell_entries.setdefault(e.cell.id, []).append(e.id)
+        marks = cell_status(statuses, cell_entries, geometry.cells())
+        title = (
+            "The prism, coloured by validation status"
+            if geometry.key == "prism"
+            else f"The {geometry.title}, coloured by validation status"
+        )
+        pictures.append(
+            _img(
+                figures.geometry_png(geometry, marks, title),
+                f"{'prism' if geometry.key == 'prism' else geometry.title} coloured by status",
+            )
+        )
     pngs = figures.entry_pngs([_figure_job(rec, catalog) for rec in records["entries"]], workers=workers)
     s = records["summary"]
     parts = [
@@ -164,8 +179,9 @@ def html_report(records: dict[str, Any], catalog: Any, *, workers: int | None = 
         f"prismcat {records['prismcat_version']}: <b>{s['passed']} passed, {s['failed']} failed, "
         f"{s['errors']} errors</b> of {s['total']} entries "
         f"<span class='small'>(wall time {records['timing']['total_s']:.1f} s)</span>.</p>",
-        _img(prism, "prism coloured by status"),
-        "<p class='small'>Faces are the filled areas, edges the lines, vertices the dots; green: all "
+        *pictures,
+        "<p class='small'>Faces are the filled areas, edges the lines, vertices the dots (on a Pareto "
+        "polygon of another model family: its edges and vertices, the interior filled); green: all "
         "entries of that cell pass, red: one fails, orange: one could not be evaluated, grey: no entry.</p>",
         "<h2>Summary</h2><p class='small'>Per entry and loss: how far the formula lies from the "
         "infinite-size curve extrapolated from the ladder (the entry's declared correction fitted "

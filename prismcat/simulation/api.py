@@ -108,6 +108,7 @@ def backends() -> list[dict[str, Any]]:
                 "description": sim.description,
                 "available": bool(ok),
                 "reason": why,
+                "family": getattr(sim, "family", "autoencoder"),
                 "runs": runs,
                 "options": options,
             }
@@ -171,6 +172,12 @@ def simulate(
     problems differing only by seed run as one batch."""
     items = [problems] if isinstance(problems, Problem) else list(problems)
     sim = get_simulator(with_options(backend, options))
+    family = getattr(sim, "family", "autoencoder")
+    if family != "autoencoder":
+        raise PluginError(
+            f"simulator backend '{sim.name}' runs the {family} family's problems, not the autoencoder's "
+            f"(its family runs them: prismcat.families.get_family('{family}').run)"
+        )
     groups: dict[tuple, list[int]] = {}
     for i, p in enumerate(items):
         groups.setdefault(p.batch_key(), []).append(i)
@@ -227,6 +234,8 @@ def offer_of(sim: Simulator) -> Offer:
     """The backend's offer, checked (a plugin declaring something unknown is a PluginError)."""
     try:
         offer = sim.offer()
+        if getattr(sim, "family", "autoencoder") != "autoencoder":
+            return offer  # another family's backend: its family negotiates with it
         return replace(offer, backend=f"simulator backend '{sim.name}'")
     except ProblemError as exc:
         raise PluginError(str(exc)) from None

@@ -66,6 +66,7 @@ class Simulator(abc.ABC):
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    family: ClassVar[str] = "autoencoder"  # the model family whose problems it runs
     formulations: ClassVar[tuple[str, ...]] = ("data-w",)
     methods: ClassVar[tuple[str, ...]] = ("euler", "rk4", "adaptive")
     cost_model: ClassVar[bool] = False

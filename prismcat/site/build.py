@@ -31,6 +31,7 @@ GUIDES = [
     ("Validation", "validation.md"),
     ("Writing a simulator", "writing-a-simulator.md"),
     ("Writing a checker", "writing-a-checker.md"),
+    ("Adding a model family", "writing-a-family.md"),
     ("Scaling out", "scale-out.md"),
 ]
 THEORY = [
@@ -127,7 +128,7 @@ def assemble(docs: Path, catalog: Any, results: str | Path | None = None) -> dic
     entries.mkdir()
     (entries / "index.md").write_text(index_page(catalog, records))
     for e in catalog:
-        (entries / f"{e.id}-prism.png").write_bytes(figures.prism_png({e.cell.id: "here"}, title=e.cell.id))
+        (entries / f"{e.id}-prism.png").write_bytes(figures.cell_png(e))
         figure = None
         if e.id in records:
             quantities = {loss: e.spec_quantity(loss) for loss in ("train", "population")}

@@ -62,11 +62,15 @@ def entry_page(entry: Any, record: dict[str, Any] | None = None, figure: str | N
         "",
         spec.summary,
         "",
-        f"![the {entry.cell.id} cell on the prism]({entry.id}-prism.png){{ width=320 align=right }}",
+        f"![the {entry.cell.id} cell on the {entry.geometry.cell_word}]({entry.id}-prism.png)"
+        "{ width=320 align=right }",
         "",
         "| | |",
         "|---|---|",
         f"| entry | `{entry.id}` |",
+        f"| model | {entry.family.title} (`{entry.family.name}`"
+        + (f", {entry.geometry.title})" if entry.geometry.key != "prism" else ")")
+        + " |",
         f"| cell | `{entry.cell.id}` ({entry.cell.kind}) |",
         f"| scaling | ${exps}$ |",
         f"| clock | ${tex['clock']}$ |",
@@ -117,17 +121,24 @@ def index_page(catalog: Any, records: dict[str, dict[str, Any]]) -> str:
     lines = [
         "# The catalogue",
         "",
-        f"{len(catalog)} entries, one per cell of the prism."
+        f"{len(catalog)} entries: the autoencoder's, one per cell of the prism, and those of every "
+        "other installed model family, one table per geometry."
         + (" Status from the given validation." if records else ""),
-        "",
-        "| entry | cell | kind | clock | train | population | status |",
-        "|---|---|---|---|---|---|---|",
     ]
-    for e in catalog:
-        kinds = e.formula_kinds
-        status = records.get(e.id, {}).get("status", "-")
-        lines.append(
-            f"| [{e.id}]({e.id}.md) | {e.cell.id} | {e.cell.kind} | `{e.clock_name}` | "
-            f"{kinds.get('train') or 'absent'} | {kinds.get('population') or 'absent'} | {status} |"
-        )
+    for geometry, entries in catalog.by_geometry().items():
+        family = entries[0].family
+        lines += [
+            "",
+            f"## {family.title}: {geometry.title}",
+            "",
+            "| entry | cell | kind | clock | train | population | status |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for e in entries:
+            kinds = e.formula_kinds
+            status = records.get(e.id, {}).get("status", "-")
+            lines.append(
+                f"| [{e.id}]({e.id}.md) | {e.cell.id} | {e.cell.kind} | `{e.clock_name}` | "
+                f"{kinds.get('train') or 'absent'} | {kinds.get('population') or 'absent'} | {status} |"
+            )
     return "\n".join(lines) + "\n"

@@ -138,9 +138,9 @@ def error_table(measurements: list[Measurement], statistic: str) -> list[dict[st
     """Rows 'N, sizes, eps, error per loss' for reports and failure messages."""
     rows = []
     for m in measurements:
-        s = m.point.sizes
-        row: dict[str, Any] = {"N": m.point.N, "d": int(s["d"]), "k": int(s["k"]), "n": int(s["n"])}
-        row["sigma2"] = s["sigma2"]
+        s, fam = m.point.sizes, m.point.family
+        row: dict[str, Any] = {"N": m.point.N}
+        row.update({k: int(v) if k in fam.integer_sizes else v for k, v in s.items()})
         row["eps"] = m.point.eps["train"]
         if m.point.eps["population"] != m.point.eps["train"]:
             row["eps_population"] = m.point.eps["population"]

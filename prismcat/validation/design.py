@@ -3,7 +3,6 @@ clock window in model time and the small quantity eps of each size."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -13,8 +12,8 @@ import numpy as np
 from prismcat.catalog.entry import Entry
 from prismcat.errors import PrismcatError
 from prismcat.prism import exact
-from prismcat.scaling import SIZES, solve_sizes
-from prismcat.simulation import Integrator, Problem
+from prismcat.scaling import solve_sizes
+from prismcat.simulation import Integrator
 
 ProfileName = Literal["quick", "thorough"]
 
@@ -103,33 +102,34 @@ class SizePoint:
     """One rung of the ladder: integer sizes, realised ratios and the time grid."""
 
     N: float
-    sizes: dict[str, float]  # d, k, n (integers) and sigma2
+    sizes: dict[str, float]  # the family's sizes (d, k, n integers and sigma2 for the autoencoder)
     parameters: dict[str, float]  # realised values of the entry's ratios at these sizes
     clock: np.ndarray  # the entry's clock values
     times: np.ndarray  # model times
     eps: dict[str, float]  # the entry's small quantity 'convergence.in', by loss
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Any] = field(default_factory=list)
+    family: Any = None
 
     def label(self) -> str:
-        s = self.sizes
-        return f"N={self.N:g} (d={s['d']:.0f}, k={s['k']:.0f}, n={s['n']:.0f}, sigma2={s['sigma2']:.4g})"
+        return f"N={self.N:g} ({self.family.label(self.sizes)})"
 
 
 def ladder(entry: Entry, settings: Settings) -> list[SizePoint]:
     """The problems of every rung of the ladder (seeds 0 .. seeds-1)."""
     nominal = entry.parameters(settings.parameters)
     fixed = {name: (mono, nominal[name]) for name, mono in entry.ratios.items()}
-    exponents = entry.spec.scaling.model_dump()
-    scaling_f = {s: exact(exponents[s]) for s in SIZES}
+    family = entry.family
+    scaling_f = {s: exact(entry.spec.scaling[s]) for s in family.sizes}
     clock = np.linspace(settings.start, settings.horizon, settings.points)
     points = []
     for N in settings.ladder:
         try:
-            real = solve_sizes(N, scaling_f, fixed, settings.base)
+            real = solve_sizes(N, scaling_f, fixed, settings.base, family.sizes)
         except ValueError as exc:
             raise PrismcatError(f"{entry.id}: cannot place problems at N = {N:g}: {exc}") from None
-        sizes = {s: float(max(1, round(real[s]))) for s in ("d", "k", "n")}
-        sizes["sigma2"] = real["sigma2"]
+        sizes = {
+            s: float(max(1, round(real[s]))) if s in family.integer_sizes else real[s] for s in family.sizes
+        }
         params = {name: mono.value(sizes) for name, mono in entry.ratios.items()}
         if not all(math.isfinite(v) for v in params.values()):
             raise PrismcatError(f"{entry.id}: a realised ratio is not finite at sizes {sizes}")
@@ -147,21 +147,14 @@ def ladder(entry: Entry, settings: Settings) -> list[SizePoint]:
         integ = Integrator(
             method=settings.integrator, dt=None if settings.dt is None else settings.dt / slope
         )
-        base = Problem(
-            d=int(sizes["d"]),
-            k=int(sizes["k"]),
-            n=int(sizes["n"]),
-            sigma2=float(sizes["sigma2"]),
-            times=tuple(times),
-            integrator=integ,
-            dtype=settings.dtype,
-        )
-        point = SizePoint(N, sizes, params, clock, times, eps)
-        seeds = range(settings.seed_offset, settings.seed_offset + settings.seeds)
-        point.problems = [base.with_seed(seed) for seed in seeds]
-        points.append(point)
+        point = SizePoint(N, sizes, params, clock, times, eps, family=family)
+        points.append((point, integ))
+    nest = None
     if settings.nested:
-        nest = tuple(max(int(p.sizes[s]) for p in points) for s in ("d", "n", "k"))
-        for p in points:
-            p.problems = [dataclasses.replace(q, nest=nest) for q in p.problems]
-    return points
+        nest = {s: max(int(p.sizes[s]) for p, _ in points) for s in family.integer_sizes}
+    seeds = range(settings.seed_offset, settings.seed_offset + settings.seeds)
+    for point, integ in points:
+        point.problems = family.problems(
+            point.sizes, entry.structure, point.times, integ, settings.dtype, seeds, nest
+        )
+    return [p for p, _ in points]

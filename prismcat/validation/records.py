@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: entries of any model family (model, geometry, backend, sizes)
 
 
 class _Model(BaseModel):
@@ -31,10 +31,11 @@ class CurveRecord(_Model):
 
 class SizeRecord(_Model):
     N: float
-    d: int
-    k: int
-    n: int
-    sigma2: float
+    sizes: dict[str, float] = Field(description="the family's sizes at this rung")
+    d: int | None = Field(None, description="autoencoder sizes, repeated at the top level")
+    k: int | None = None
+    n: int | None = None
+    sigma2: float | None = None
     parameters: dict[str, float] = Field(description="realised ratios at these sizes")
     eps: dict[str, float] = Field(description="the entry's small quantity convergence.in, by loss")
     errors: dict[str, LossErrors] = Field(description="by loss: train, population")
@@ -61,6 +62,9 @@ class CheckRecord(_Model):
 class EntryRecord(_Model):
     id: str
     title: str
+    model: str = Field("autoencoder", description="the entry's model family")
+    geometry: str = Field("prism", description="the family geometry its cell belongs to")
+    backend: str = Field("", description="the simulator backend that ran it")
     cell: str
     cell_kind: str
     file: str | None

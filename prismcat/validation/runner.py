@@ -48,6 +48,7 @@ class EntryRun:
     checks: list[CheckResult] = field(default_factory=list)
     error: str = ""
     seconds: float = 0.0
+    backend: str = ""  # the backend that ran it (another family's entries run on their own)
 
     @property
     def status(self) -> str:
@@ -96,14 +97,12 @@ def plan_tasks(
     mixes) and ``fingerprint``; nothing else of the entry (tolerances, declared resolutions,
     formulas) is in it.
     """
-    from prismcat.simulation.plan import resolved_json
-
     tasks = []
     for i, p in enumerate(ladder(entry, settings)):
         size = seeds_per_task or len(p.problems)
         for part, start in enumerate(range(0, len(p.problems), size)):
             batch = p.problems[start : start + size]
-            problems = [resolved_json(q, offer) for q in batch]
+            problems = [entry.family.key_of(q, offer) for q in batch]
             key = content_key("curves", problems, fingerprint or {"backend": backend})
             digests = [content_key(q) for q in problems]
             tasks.append(Task(entry.id, i, part, p, batch, backend, key, digests, offer))
@@ -111,16 +110,11 @@ def plan_tasks(
 
 
 def normalise(entry: Entry, point: SizePoint, sim: dict[str, np.ndarray]) -> dict[str, LossData]:
-    """The entry's normalised quantities from the simulated per-dimension losses, plus its limit."""
-    d = point.sizes["d"]
+    """The entry's normalised quantities from the simulated arrays (the family's observables),
+    plus its limit."""
     env: dict[str, Any] = {k: np.float64(v) for k, v in {**point.sizes, **point.parameters}.items()}
-    env.update(
-        L_train=sim["train"] * d,
-        L_pop=sim["population"] * d,
-        L_train0=(sim["train0"] * d)[:, None],
-        L_pop0=(sim["population0"] * d)[:, None],
-        trS=sim["trS"][:, None],
-    )
+    env.update(entry.family.environment(sim, point.sizes))
+    shape = (len(next(iter(sim.values()))), len(point.clock))  # seeds x times
     limit = None
     if entry.has_limit:
         limit = entry.predict(point.clock, point.parameters, check_range=False)
@@ -129,7 +123,7 @@ def normalise(entry: Entry, point: SizePoint, sim: dict[str, np.ndarray]) -> dic
         q = entry.quantities.get(loss)
         if q is None:
             continue
-        curves = np.broadcast_to(q(env), sim["train"].shape).astype(float)
+        curves = np.broadcast_to(q(env), shape).astype(float)
         if not np.all(np.isfinite(curves)):
             raise EvaluationError(
                 f"{entry.id}: the {loss} quantity '{q.text}' is not finite at {point.label()}"
@@ -244,7 +238,8 @@ def simulate(
     phases["plan"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     own = executor is None
-    executor = executor or _default_executor(backend, jobs, timeout)
+    used = {t.backend for t in tasks} or {backend}
+    executor = executor or _default_executor(used, jobs, timeout)
     try:
         sims, seconds = _simulate(tasks, runs, cache, executor, progress)
     finally:
@@ -257,32 +252,48 @@ def simulate(
 
 
 def _plan(runs, backend, profile, seed_offset, dtype, seeds_per_task) -> list[Task]:
-    try:
-        fp, offer = simulation_fingerprint(backend), backend_offer(backend)
-    except PrismcatError as exc:
-        for run in runs.values():
-            run.error = f"simulating: {exc}"
-        fp = offer = None
+    """Each entry's tasks on the backend that runs its family (``backend`` for the autoencoder,
+    the family's counterpart or default for another)."""
+    described: dict[str, tuple[dict | None, Offer | None, str]] = {}
     tasks: list[Task] = []
     for run in runs.values():
         try:
             run.settings = settings_for(run.entry, profile, seed_offset, dtype)
-            if fp is not None:
-                tasks.extend(plan_tasks(run.entry, run.settings, backend, seeds_per_task, fp, offer))
+            mine = run.entry.family.backend_for(backend)
+            run.backend = mine
+            if mine not in described:
+                try:
+                    described[mine] = (simulation_fingerprint(mine), backend_offer(mine), "")
+                except PrismcatError as exc:
+                    described[mine] = (None, None, f"simulating: {exc}")
+            fp, offer, problem = described[mine]
+            if problem:
+                run.error = problem
+                continue
+            tasks.extend(plan_tasks(run.entry, run.settings, mine, seeds_per_task, fp, offer))
         except PrismcatError as exc:
             run.error = str(exc)
     return tasks
 
 
-def _default_executor(backend: str, jobs: int | None, timeout: float | None):
-    """A local process pool, unless the backend comes from a plugin registered at run time in this
-    process (not installed with an entry point): worker processes could not load it."""
+def _default_executor(backends: set[str], jobs: int | None, timeout: float | None):
+    """A local process pool, unless a backend (or the family it runs) comes from a plugin
+    registered at run time in this process (not installed with an entry point): worker processes
+    could not load it."""
     from prismcat.plugins import origin
     from prismcat.validation.executors import LocalExecutor
 
-    info = origin("register_simulators", parse_spec(backend)[0])
-    if info is not None and info.source == "runtime":
-        return InProcessExecutor(timeout)
+    for backend in backends:
+        name = parse_spec(backend)[0]
+        info = origin("register_simulators", name)
+        if info is not None and info.source == "runtime":
+            return InProcessExecutor(timeout)
+    from prismcat.families import families
+
+    for name in families():
+        info = origin("register_families", name)
+        if info is not None and info.source == "runtime":
+            return InProcessExecutor(timeout)
     return LocalExecutor(jobs, timeout)
 
 
@@ -471,13 +482,12 @@ def _entry_record(run: EntryRun) -> dict[str, Any]:
                 "high": data.curves.max(axis=0).tolist(),
                 "limit": None if data.limit is None else data.limit.tolist(),
             }
+        aeq = {k: (int(s[k]) if k != "sigma2" else s[k]) for k in ("d", "k", "n", "sigma2") if k in s}
         sizes.append(
             {
                 "N": m.point.N,
-                "d": int(s["d"]),
-                "k": int(s["k"]),
-                "n": int(s["n"]),
-                "sigma2": s["sigma2"],
+                "sizes": dict(s),
+                **(aeq if e.family.name == "autoencoder" else {}),
                 "parameters": m.point.parameters,
                 "eps": m.point.eps,
                 "errors": errors,
@@ -488,6 +498,9 @@ def _entry_record(run: EntryRun) -> dict[str, Any]:
     return {
         "id": e.id,
         "title": e.spec.title,
+        "model": e.family.name,
+        "geometry": e.geometry.key,
+        "backend": run.backend,
         "cell": e.cell.id,
         "cell_kind": e.cell.kind,
         "file": e.file,

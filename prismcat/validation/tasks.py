@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from prismcat.simulation import Problem, simulate
-from prismcat.simulation.plan import Offer, resolve
+from prismcat.simulation.plan import Offer
 from prismcat.validation.cache import Expected
 from prismcat.validation.design import SizePoint
-
-ARRAYS = ("train", "population", "train0", "population0", "trS")
 
 
 def blas_threads():
@@ -41,37 +39,31 @@ class Task:
     index: int
     part: int
     point: SizePoint
-    problems: list[Problem]
+    problems: list[Any]  # the family's problems (prismcat.simulation.Problem for the autoencoder)
     backend: str
     key: str
     digests: list[str] = field(default_factory=list)  # of the resolved problems, stored and verified
     offer: Offer | None = None  # what the backend runs (None: any formulation, by cost)
 
+    @property
+    def family(self):
+        return self.point.family
+
     def expected(self) -> Expected:
-        """The shapes a cached value of this task must have."""
-        b, t = len(self.problems), len(self.point.times)
-        shapes = {"train": (b, t), "population": (b, t), "train0": (b,), "population0": (b,), "trS": (b,)}
-        return Expected(shapes, self.digests)
+        """The shapes a cached value of this task must have (the family says which arrays)."""
+        return Expected(self.family.arrays(len(self.problems), len(self.point.times)), self.digests)
 
     def cost(self) -> float:
-        """Estimated flops (the planner's cost model), to start the longest tasks first."""
-        r = resolve(self.problems[0], self.offer)
-        return len(self.problems) * r.costs[r.formulation]["total"]
+        """Estimated cost (the family's model: flops for the autoencoder), longest tasks first."""
+        return self.family.cost(self.problems, self.offer)
 
     def run(self) -> dict[str, np.ndarray]:
         start = time.perf_counter()
         with blas_threads():
-            results = simulate(self.problems, self.backend)
-        return {
-            "seconds": np.array(time.perf_counter() - start),
-            "train": np.stack([r.train for r in results]),
-            "population": np.stack([r.population for r in results]),
-            "train0": np.array([r.train0 for r in results]),
-            "population0": np.array([r.population0 for r in results]),
-            "trS": np.array([r.trS for r in results]),
-        }
+            arrays = self.family.run(self.problems, self.backend)
+        return {"seconds": np.array(time.perf_counter() - start), **arrays}
 
 
 def assemble(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """One rung's arrays from its batches, in seed order."""
-    return {name: np.concatenate([p[name] for p in parts], axis=0) for name in ARRAYS}
+    return {name: np.concatenate([p[name] for p in parts], axis=0) for name in parts[0]}
