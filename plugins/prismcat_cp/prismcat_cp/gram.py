@@ -2,9 +2,9 @@
 
 ``gram``: through the H x H Gram matrices, never forming the p^nu tensor: O(nu H^2 p) per
 gradient and O(H^2) memory. ``tensor``: through the residual tensor f - F itself, O(nu H p^nu)
-and O(p^nu) memory. :func:`formulation` picks ``tensor`` only where the tensor is smaller than the
-factors (H > p^{nu-1}, the overparameterised side of the polygon), which is also exactly where
-it is cheaper: there the Gram matrices would be the larger object.
+and O(p^nu) memory. :func:`formulation` picks ``tensor`` only where the tensor is much smaller than the
+factors (H > 8 p^{nu-1}, deep on the overparameterised side of the polygon), which is where it is
+faster: there the Gram matrices would be the larger object.
 
 Factors are stored as an array ``U`` of shape (B, M, H, p): B seeds, M factor matrices (M = 1 for
 SYM, where every mode shares one matrix; M = nu for ASYM), H components, dimension p. With the
@@ -28,9 +28,14 @@ def factors(nu: int, symmetric: bool) -> int:
     return 1 if symmetric else nu
 
 
+TENSOR_CROSSOVER = 8  # measured (benchmarks/bench_cp.py): the tensor form wins beyond H ~ 8 p^{nu-1}
+
+
 def formulation(p: int, H: int, nu: int) -> str:
-    """'tensor' where p^nu < H p (the residual tensor is smaller than the factors), else 'gram'."""
-    return "tensor" if p**nu < H * p else "gram"
+    """'tensor' where H > 8 p^{nu-1}: the residual tensor is then smaller than an eighth of the
+    factors and the faster form (at H = 2 p^{nu-1} the Gram form is still twice as fast); else
+    'gram'."""
+    return "tensor" if TENSOR_CROSSOVER * p ** (nu - 1) < H else "gram"
 
 
 def draw(p: int, H: int, sigma: float, nu: int, symmetric: bool, seed: int) -> np.ndarray:

@@ -83,6 +83,7 @@ def test_gram_and_tensor_forms_equal_the_dense_loss():
 def test_the_cheaper_form_is_chosen_and_the_tensor_never_outgrows_the_factors():
     assert gram.formulation(32, 100, 3) == "gram"  # p^3 = 32768 > H p = 3200
     assert gram.formulation(5, 3125, 3) == "tensor"  # p^3 = 125 < H p
+    assert gram.formulation(8, 128, 3) == "gram"  # H = 2 p^2: the Gram form is still faster
     for p, H, nu in [(4, 100, 3), (6, 7776, 3), (3, 27, 4)]:
         if gram.formulation(p, H, nu) == "tensor":
             assert p**nu < H * p
