@@ -100,8 +100,9 @@ def geometry_png(geometry: Any, marks: dict[str, str], title: str) -> bytes:
 
 def cell_png(entry: Any) -> bytes:
     """The entry's cell highlighted on its family's geometry."""
-    return geometry_png(entry.geometry, {entry.cell.id: "here"}, f"{entry.cell.id} ({entry.geometry.title})"
-                        if entry.geometry.key != "prism" else entry.cell.id)  # fmt: skip
+    g = entry.geometry
+    title = entry.cell.id if g.key == "prism" else f"{entry.cell.id} ({g.title})"
+    return geometry_png(g, {entry.cell.id: "here"}, title)
 
 
 class EntryFigures:
