@@ -349,27 +349,16 @@ def cmd_where(args: argparse.Namespace) -> int:
         backend=_backend(args),
         seed=args.seed,
     )
-    point, strength, cands, sim = (
-        placement.point,
-        placement.strength,
-        placement.candidates,
-        placement.simulation,
-    )
-    if args.figure:
-        from prismcat.validation.cache import write_atomic
-
-        write_atomic(args.figure, placement.png())
+    point, cands, sim = placement.point, placement.candidates, placement.simulation
     best = placement.best
-    if args.json:
-        _print_json(placement.to_json())
+    if _figure_or_json(args, placement):
         return EXIT_OK
     r = point.ratios
     print(
         f"gamma = k/d = {r['gamma']:.4g}, alpha = n/d = {r['alpha']:.4g}, "
         f"a = sigma2 d = {r['a']:.4g}, u = sigma2 k = {r['u']:.4g}"
     )
-    far = ", ".join(f"{f} {v:.2f}" for f, v in strength.items() if v > 0) or "nothing extreme"
-    print(f"toward (nats): {far}")
+    print(_toward(placement.strength))
     rows = []
     for c in cands:
         dist = " / ".join(f"{c.distance[x]:.3g}" for x in ("train", "population") if x in c.distance) or "-"
@@ -381,6 +370,22 @@ def cmd_where(args: argparse.Namespace) -> int:
     if args.figure:
         print(f"figure: {args.figure}")
     return EXIT_OK
+
+
+def _figure_or_json(args: argparse.Namespace, placement: Any) -> bool:
+    """Write ``--figure``; print ``--json`` and say so (the caller is then done)."""
+    if args.figure:
+        from prismcat.validation.cache import write_atomic
+
+        write_atomic(args.figure, placement.png())
+    if args.json:
+        _print_json(placement.to_json())
+    return bool(args.json)
+
+
+def _toward(strength: dict[str, float]) -> str:
+    far = ", ".join(f"{f} {v:.2f}" for f, v in strength.items() if v > 0) or "nothing extreme"
+    return f"toward (nats): {far}"
 
 
 def _where_family(args: argparse.Namespace, where_family) -> int:
@@ -403,20 +408,14 @@ def _where_family(args: argparse.Namespace, where_family) -> int:
         backend=None if args.backend == "numpy" else args.backend,
         seed=args.seed,
     )
-    if args.figure:
-        from prismcat.validation.cache import write_atomic
-
-        write_atomic(args.figure, placement.png())
-    if args.json:
-        _print_json(placement.to_json())
+    if _figure_or_json(args, placement):
         return EXIT_OK
     point = placement.point
     print(
         f"{point.family.name} {point.geometry.title}: "
         + ", ".join(f"{k} = {v:g}" for k, v in point.sizes.items())
     )
-    far = ", ".join(f"{f} {v:.2f}" for f, v in placement.strength.items() if v > 0) or "nothing extreme"
-    print(f"toward (nats): {far}")
+    print(_toward(placement.strength))
     rows = []
     for c in placement.candidates:
         dist = f"{c.distance['train']:.3g}" if "train" in c.distance else "-"

@@ -13,7 +13,6 @@ losses L/d with the run's own normalisation, so they can be laid over a training
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +21,7 @@ import numpy as np
 
 from prismcat.catalog.entry import LOSSES, Entry
 from prismcat.errors import EvaluationError, PrismcatError
-from prismcat.prism import FACES, RAYS, TRIANGLE_FACES, Cell
+from prismcat.prism import Cell, extremeness
 
 EXTREME = math.log(10.0)
 
@@ -55,19 +54,7 @@ class Point:
 
     def extremeness(self) -> dict[str, float]:
         """How far toward each face, in nats (0 for faces the run is not toward)."""
-        r = self.ratios
-        la, lg, lz = math.log(r["alpha"]), math.log(r["gamma"]), math.log(r["a"])
-        out = dict.fromkeys(FACES, 0.0)
-        out["large-data" if la > 0 else "small-data"] = abs(la)
-        if lg or lz:
-            for f, g in itertools.combinations(TRIANGLE_FACES, 2):
-                (a1, a2), (b1, b2) = RAYS[f], RAYS[g]
-                det = a1 * b2 - a2 * b1
-                cf, cg = (lg * b2 - lz * b1) / det, (a1 * lz - a2 * lg) / det
-                if cf >= -1e-12 and cg >= -1e-12:
-                    out[f], out[g] = max(cf, 0.0), max(cg, 0.0)
-                    break
-        return out
+        return extremeness(self.d, self.k, self.n, self.sigma2)
 
 
 def cell_score(cell: Cell, strength: dict[str, float], threshold: float = EXTREME) -> float:

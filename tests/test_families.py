@@ -169,3 +169,9 @@ def test_a_polygon_fan_puts_every_direction_in_exactly_one_cell():
     assert {c.id for c in g.adjacent(g.parse("X"))} == {"X-Y", "Z-X"}
     s = g.extremeness({"n": math.e**2, "s": 1.0})
     assert s["X-Y"] == pytest.approx(2.0) and s["Y-Z"] == 0.0
+
+
+def test_rays_half_a_turn_apart_are_not_a_polygons_fan():
+    rays = {"X-Y": (1, 0), "Y-Z": (-1, 0), "Z-X": (0, -1)}  # X-Y to Y-Z: exactly half a turn
+    with pytest.raises(ValueError, match="rays X-Y and Y-Z are half a turn or more apart"):
+        PolygonGeometry("bad", "bad", rays, {"n": F(1)}, {"s": F(1)}, ("n", "s"), {"n": F(0), "s": F(0)})

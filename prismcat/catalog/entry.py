@@ -111,13 +111,11 @@ class Entry:
         """Both entries are cells of one geometry (one family, one structure)."""
         return self.family is other.family and self.geometry.key == other.geometry.key
 
-    def rank(self) -> tuple:
-        """Catalogue order: family, geometry, then the geometry's order of cells."""
-        from prismcat.families import families
-
-        order = list(families())
+    def rank(self, family_order: list[str]) -> tuple:
+        """Catalogue order: family (in ``family_order``), geometry, then the geometry's cells."""
         ids = [c.id for c in self.geometry.cells()]
-        fam = order.index(self.family.name) if self.family.name in order else len(order)
+        name = self.family.name
+        fam = family_order.index(name) if name in family_order else len(family_order)
         return (fam, self.geometry.key, ids.index(self.cell.id) if self.cell.id in ids else len(ids))
 
     @property

@@ -730,7 +730,10 @@ def _load(root: Path, check_values: bool, files: tuple[Path, ...]) -> Catalog:
             cat.problems.append(Problem(loc, f"duplicate id '{entry.id}' (already defined at {where})"))
             continue
         seen[entry.id] = entry
-    cat.entries = dict(sorted(seen.items(), key=lambda kv: (kv[1].rank(), kv[0])))
+    from prismcat.families import families
+
+    order = list(families())
+    cat.entries = dict(sorted(seen.items(), key=lambda kv: (kv[1].rank(order), kv[0])))
     _check_relations(cat)
     return cat
 

@@ -69,6 +69,10 @@ class PolygonGeometry:
             _shared(names[i], names[(i + 1) % len(names)]): (names[i], names[(i + 1) % len(names)])
             for i in range(len(names))
         }
+        for e1, e2 in self._vertices.values():
+            (a1, a2), (b1, b2) = self.rays[e1], self.rays[e2]
+            if a1 * b2 - a2 * b1 <= 0:
+                raise ValueError(f"rays {e1} and {e2} are half a turn or more apart: not a polygon's fan")
 
     # -- cells --------------------------------------------------------------------------------
     def cells(self) -> list[PolygonCell]:
@@ -98,13 +102,18 @@ class PolygonGeometry:
             if a * v[1] - b * v[0] == 0 and a * v[0] + b * v[1] > 0:
                 return self.parse(edge)
         for vertex, (e1, e2) in self._vertices.items():
-            (a1, a2), (b1, b2) = self.rays[e1], self.rays[e2]
-            det = Fraction(a1 * b2 - a2 * b1)
-            alpha = (v[0] * b2 - v[1] * b1) / det
-            beta = (a1 * v[1] - a2 * v[0]) / det
-            if det > 0 and alpha > 0 and beta > 0:
+            alpha, beta = self._split(v, e1, e2)
+            if alpha > 0 and beta > 0:
                 return self.parse(vertex)
         raise AssertionError("the rays span the plane")  # pragma: no cover
+
+    def _split(self, v, e1: str, e2: str):
+        """(alpha, beta) with v = alpha ray(e1) + beta ray(e2), exact for Fractions."""
+        (a1, a2), (b1, b2) = self.rays[e1], self.rays[e2]
+        det = a1 * b2 - a2 * b1
+        if isinstance(v[0], Fraction):
+            det = Fraction(det)
+        return (v[0] * b2 - v[1] * b1) / det, (a1 * v[1] - a2 * v[0]) / det
 
     def adjacent(self, cell: PolygonCell) -> list[PolygonCell]:
         return [c for c in self.cells() if len(c.faces ^ cell.faces) == 1]
@@ -147,13 +156,10 @@ class PolygonGeometry:
         if v == (0.0, 0.0):
             return out
         for e1, e2 in self._vertices.values():
-            (a1, a2), (b1, b2) = self.rays[e1], self.rays[e2]
-            na, nb = math.hypot(a1, a2), math.hypot(b1, b2)
-            det = a1 * b2 - a2 * b1
-            alpha = (v[0] * b2 - v[1] * b1) / det
-            beta = (a1 * v[1] - a2 * v[0]) / det
+            alpha, beta = self._split(v, e1, e2)
             if alpha >= -1e-12 and beta >= -1e-12:
-                out[e1], out[e2] = max(alpha * na, 0.0), max(beta * nb, 0.0)
+                out[e1] = max(alpha * math.hypot(*self.rays[e1]), 0.0)
+                out[e2] = max(beta * math.hypot(*self.rays[e2]), 0.0)
                 break
         return out
 

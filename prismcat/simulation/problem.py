@@ -55,6 +55,19 @@ class Integrator:
             raise ProblemError("rtol and atol must lie in (0, 1)")
 
 
+def checked_times(times, dtype: str) -> tuple[float, ...]:
+    """The output times as floats, with the checks every family's problem makes: a non-empty,
+    strictly increasing list of finite, non-negative numbers, and a float64 or float32 dtype."""
+    t = np.asarray(times, dtype=float)
+    if t.ndim != 1 or t.size == 0 or not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise ProblemError("times must be a non-empty list of finite, non-negative numbers")
+    if np.any(np.diff(t) <= 0):
+        raise ProblemError("times must be strictly increasing")
+    if dtype not in ("float64", "float32"):
+        raise ProblemError(f"dtype must be float64 or float32, got {dtype}")
+    return tuple(float(x) for x in t)
+
+
 @dataclass(frozen=True)
 class ProblemData:
     """User-supplied data X (d x n) and initial weights W0 (d x k)."""
@@ -102,14 +115,7 @@ class Problem:
                 raise ProblemError(f"{name} = {v} is too large")
         if not (math.isfinite(self.sigma2) and self.sigma2 >= 0):
             raise ProblemError(f"sigma2 must be finite and >= 0, got {self.sigma2}")
-        t = np.asarray(self.times, dtype=float)
-        if t.ndim != 1 or t.size == 0 or not np.all(np.isfinite(t)) or np.any(t < 0):
-            raise ProblemError("times must be a non-empty list of finite, non-negative numbers")
-        if np.any(np.diff(t) <= 0):
-            raise ProblemError("times must be strictly increasing")
-        if self.dtype not in ("float64", "float32"):
-            raise ProblemError(f"dtype must be float64 or float32, got {self.dtype}")
-        object.__setattr__(self, "times", tuple(float(x) for x in t))
+        object.__setattr__(self, "times", checked_times(self.times, self.dtype))
         if self.nest is not None:
             nest = tuple(int(x) for x in self.nest)
             if len(nest) != 3 or nest[0] < self.d or nest[1] < self.n or nest[2] < self.k:

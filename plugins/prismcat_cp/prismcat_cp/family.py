@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
+from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -39,6 +40,7 @@ class Structure(pydantic.BaseModel):
         return f"{self.symmetry}{self.nu}"
 
 
+@cache
 def polygon(structure: Structure) -> PolygonGeometry:
     """The Pareto polygon's fan for ``structure``, in r1 = log H/p^{nu-1} (ASYM) or log H^2/p^nu
     (SYM) and r2 = log p^{nu-1} sigma^nu."""

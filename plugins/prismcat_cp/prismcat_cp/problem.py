@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from prismcat.simulation import Integrator, ProblemError
+from prismcat.simulation.problem import checked_times
 
 MAX_ELEMENTS = 50_000_000  # factors of one seed (nu H p numbers): beyond this a run is refused
 
@@ -45,16 +46,9 @@ class CPProblem:
             raise ProblemError(f"nu H p = {self.nu * self.H * self.p} factor entries is too large")
         if not (math.isfinite(self.sigma) and self.sigma > 0):
             raise ProblemError(f"sigma must be a positive finite number, got {self.sigma}")
-        t = np.asarray(self.times, dtype=float)
-        if t.ndim != 1 or t.size == 0 or not np.all(np.isfinite(t)) or np.any(t < 0):
-            raise ProblemError("times must be a non-empty list of finite, non-negative numbers")
-        if np.any(np.diff(t) <= 0):
-            raise ProblemError("times must be strictly increasing")
+        object.__setattr__(self, "times", checked_times(self.times, self.dtype))
         if self.formulation not in ("auto", "gram", "tensor"):
             raise ProblemError(f"formulation must be auto, gram or tensor, got {self.formulation!r}")
-        if self.dtype not in ("float64", "float32"):
-            raise ProblemError(f"dtype must be float64 or float32, got {self.dtype}")
-        object.__setattr__(self, "times", tuple(float(x) for x in t))
         object.__setattr__(self, "symmetric", bool(self.symmetric))
         if self.nest is not None:
             nest = tuple(int(x) for x in self.nest)

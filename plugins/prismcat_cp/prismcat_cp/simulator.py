@@ -82,14 +82,14 @@ class CPNumpySimulator(Simulator):
     # -- running --------------------------------------------------------------------------------
     def run(self, problems: list[CPProblem]) -> list[CPResult]:
         """Run problems that differ only by seed as one batch (others in their own batches)."""
+        offer = self.offer()
+        resolved = [negotiated(p, offer) for p in problems]
         groups: dict[tuple, list[int]] = {}
-        for i, p in enumerate(problems):
-            groups.setdefault(negotiated(p, self.offer()).batch_key(), []).append(i)
+        for i, p in enumerate(resolved):
+            groups.setdefault(p.batch_key(), []).append(i)
         out: list[CPResult | None] = [None] * len(problems)
         for idx in groups.values():
-            for i, res in zip(
-                idx, self._batch([negotiated(problems[i], self.offer()) for i in idx]), strict=True
-            ):
+            for i, res in zip(idx, self._batch([resolved[i] for i in idx]), strict=True):
                 out[i] = res
         return [r for r in out if r is not None]
 
