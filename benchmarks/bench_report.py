@@ -58,7 +58,7 @@ if mode.endswith("figures"):
 else:
     t = time.perf_counter()
     if mode == "before-write":
-        from prismcat.validation.cache import write_atomic
+        from prismcat.files import write_atomic
         write_atomic(out + "/results.json", write.results_json(records))
         write_atomic(out + "/report.md", write.markdown(records))
         write_atomic(out + "/report.html", write.html_report(records, catalog))

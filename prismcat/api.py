@@ -17,11 +17,13 @@ import numpy as np
 
 from prismcat.errors import PrismcatError
 from prismcat.results import Placement, ValidationResult
+from prismcat.settings import DEFAULT_CACHE_DIR, RunOptions
 from prismcat.simulation.api import SimResult, simulate
+from prismcat.validation.power import DEFAULT_DELTA
 
 __all__ = ["SimResult", "power", "simulate", "validate", "where"]
 
-DEFAULT_CACHE = Path(".prismcat-cache")
+DEFAULT_CACHE = DEFAULT_CACHE_DIR
 
 
 def _cache(cache: str | Path | Any | None):
@@ -48,43 +50,38 @@ def validate(
     ids: str | Sequence[str] | None = None,
     *,
     catalog: Any = None,
-    backend: str = "numpy",
-    options: dict[str, Any] | None = None,
-    profile: str = "quick",
     cache: str | Path | Any | None = DEFAULT_CACHE,
     executor: Any = None,
-    progress: bool = True,
-    seed_offset: int = 0,
-    timeout: float | None = None,
-    seeds_per_task: int | None = None,
-    dtype: str = "float64",
-    jobs: int | None = None,
+    **settings: Any,
 ) -> ValidationResult:
     """Validate entries ``ids`` (one id, a list, or all) against the finite-size model.
 
     ``cache``: a folder (default ``.prismcat-cache``), a :class:`~prismcat.validation.cache.DiskCache`,
-    or None for none. The result holds exactly what ``results.json`` would.
+    or None for none. ``settings`` are the fields of :class:`~prismcat.settings.RunOptions`
+    (``backend``, ``options`` (the backend's), ``profile``, ``dtype``, ``seed_offset``,
+    ``seeds_per_task``, ``jobs``, ``timeout``, ``max_memory``, ``progress``), every default there,
+    every value checked before anything runs (a bad one raises
+    :class:`~prismcat.settings.OptionError`). The result holds exactly what ``results.json`` would.
     """
-    from prismcat.simulation.api import with_options
     from prismcat.validation.runner import to_records
     from prismcat.validation.runner import validate as run
 
+    run_options = RunOptions(**settings)
     cat, chosen = _selection(catalog, ids)
-    v = run(
-        cat,
-        chosen,
-        backend=with_options(backend, options),
-        profile=profile,
-        cache=_cache(cache),
-        executor=executor,
-        progress=progress,
-        seed_offset=seed_offset,
-        timeout=timeout,
-        seeds_per_task=seeds_per_task,
-        dtype=dtype,
-        jobs=jobs,
-    )
+    check_backend(cat, chosen, run_options)
+    v = run(cat, chosen, options=run_options, cache=_cache(cache), executor=executor)
     return ValidationResult(to_records(v), v)
+
+
+def check_backend(catalog: Any, ids: Sequence[str] | None, options: RunOptions) -> None:
+    """Refuse, before any work, a backend (with its options) that cannot run the chosen entries:
+    unknown, not usable here, or given options it does not take."""
+    from prismcat.simulation.api import get_simulator, with_options
+
+    spec = with_options(options.backend, options.options)
+    entries = [catalog.get(i) for i in ids] if ids else list(catalog)
+    for family in {id(e.family): e.family for e in entries}.values():
+        get_simulator(family.backend_for(spec))
 
 
 def where(
@@ -103,6 +100,7 @@ def where(
 ) -> Placement:
     """Place the run (d, k, n, sigma2) on the prism and rank the limits that may describe it;
     with ``simulate_run`` also simulate it and measure each candidate's distance to it."""
+    _check_placement(t_max, points, top)
     from prismcat.catalog import load_catalog
     from prismcat.placement import Point, candidates, compare
     from prismcat.simulation import Problem
@@ -138,6 +136,7 @@ def where_family(
     geometry (e.g. the CP family's Pareto polygon) and rank the entries of that geometry; with
     ``simulate_run`` also simulate it and measure each candidate's distance, in the candidate's own
     quantity (e.g. L / L0)."""
+    _check_placement(t_max, points, top)
     from prismcat.catalog import load_catalog
     from prismcat.families import get_family
     from prismcat.placement import FamilyPoint, family_candidates, family_compare
@@ -161,33 +160,29 @@ def where_family(
     return Placement(point, point.extremeness(), t, cands, shown)
 
 
+def _check_placement(t_max: float, points: int, top: int) -> None:
+    from prismcat.settings import positive, whole
+
+    positive("--t-max (t_max)", t_max)
+    whole("--points (points)", points, 2, 100_000)
+    whole("--top (top)", top, 1)
+
+
 def power(
     ids: str | Sequence[str] | None = None,
     *,
     catalog: Any = None,
-    delta: float = 0.05,
-    backend: str = "numpy",
-    profile: str = "quick",
+    delta: float = DEFAULT_DELTA,
     cache: str | Path | Any | None = DEFAULT_CACHE,
     executor: Any = None,
-    progress: bool = True,
-    seed_offset: int = 0,
-    timeout: float | None = None,
+    **settings: Any,
 ):
     """Which formula errors of relative size ``delta`` the checks catch (a
-    :class:`~prismcat.validation.power.PowerReport`)."""
+    :class:`~prismcat.validation.power.PowerReport`); ``cache``, ``executor`` and ``settings`` as
+    for :func:`validate`."""
     from prismcat.validation.power import power as run
 
+    run_options = RunOptions(**settings)
     cat, chosen = _selection(catalog, ids)
-    return run(
-        cat,
-        chosen,
-        delta=delta,
-        backend=backend,
-        profile=profile,
-        cache=_cache(cache),
-        executor=executor,
-        progress=progress,
-        seed_offset=seed_offset,
-        timeout=timeout,
-    )
+    check_backend(cat, chosen, run_options)
+    return run(cat, chosen, delta=delta, options=run_options, cache=_cache(cache), executor=executor)

@@ -183,14 +183,20 @@ def _problem_json(p) -> dict[str, Any]:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
+    from prismcat.budget import Limits
     from prismcat.catalog import load_catalog
     from prismcat.catalog.loader import catalog_files
     from prismcat.catalog.references import check_references, is_packaged
+    from prismcat.settings import default_max_memory
+    from prismcat.validation.feasibility import feasibility_problems
 
     files = catalog_files(args.paths) if args.paths else None
     missing = [f for f in (files or []) if not f.exists()]
     cat = load_catalog(args.catalog, check_values=True, files=files)
     problems = list(cat.problems)
+    limits = Limits(args.max_memory or default_max_memory())
+    for entry in cat:  # the validation plan: memory and step budgets of every rung
+        problems += feasibility_problems(entry, limits)
     # references that do not resolve: errors in the packaged catalogue, warnings in a user's
     unresolved = check_references(cat)
     strict = is_packaged(args.catalog, files)
@@ -308,7 +314,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         problem = Problem(
             d=args.d, k=args.k, n=args.n, sigma2=args.sigma2, times=tuple(args.times), **settings
         )
-    result = simulate(problem, backend=_backend(args))[0]
+    result = simulate(problem, backend=_backend(args), max_memory=args.max_memory)[0]
     if args.json:
         _print_json(result.to_json())
         return EXIT_OK
@@ -375,7 +381,7 @@ def cmd_where(args: argparse.Namespace) -> int:
 def _figure_or_json(args: argparse.Namespace, placement: Any) -> bool:
     """Write ``--figure``; print ``--json`` and say so (the caller is then done)."""
     if args.figure:
-        from prismcat.validation.cache import write_atomic
+        from prismcat.files import write_atomic
 
         write_atomic(args.figure, placement.png())
     if args.json:
@@ -460,42 +466,67 @@ def cmd_backends(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _run_options(args: argparse.Namespace):
+    """The run's settings from the command line, checked before anything else happens."""
+    from prismcat.settings import RunOptions
+
+    return RunOptions(
+        backend=args.backend,
+        options=_backend_options(args),
+        profile=args.profile,
+        dtype=getattr(args, "dtype", "float64"),
+        seed_offset=args.seed_offset,
+        seeds_per_task=getattr(args, "seeds_per_task", None),
+        jobs=args.jobs,
+        timeout=args.task_timeout,
+        max_memory=args.max_memory,
+        progress=not args.no_progress,
+    )
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from prismcat import api
     from prismcat.validation.cache import DiskCache
-    from prismcat.validation.executors import make_executor
+    from prismcat.validation.executors import check_executor, make_executor
 
+    options = _run_options(args)
+    check_executor(args.executor, args.workers)
     cat = _catalog(args)
-    executor = make_executor(args.executor, args.scheduler, args.workers, args.task_timeout, args.jobs)
+    api.check_backend(cat, args.ids or None, options)
+    from prismcat.report.write import report_folder
+
+    folder = report_folder(args.report, len(args.ids) if args.ids else len(cat), args.overwrite)
+    executor = make_executor(args.executor, args.scheduler, args.workers, options.timeout, options.jobs)
     try:
         result = api.validate(
             args.ids or None,
             catalog=cat,
-            backend=_backend(args),
-            profile=args.profile,
             cache=DiskCache(None if args.no_cache else args.cache_dir),
-            progress=not args.no_progress,
-            seed_offset=args.seed_offset,
-            timeout=args.task_timeout,
             executor=executor,
-            seeds_per_task=args.seeds_per_task,
-            dtype=args.dtype,
+            **options.to_json(),
         )
     finally:
         executor.close()
     v = result.validation
-    t0 = time.perf_counter()
-    paths = result.write_report(args.report, cat)
-    written = time.perf_counter() - t0
     for note in _cache_notes(v.cache):
         print(f"warning: {note}", file=sys.stderr)
-    rows = [[r.entry.id, r.entry.cell.id, r.status, r.message[:90]] for r in v.runs]
+    rows = [[r.entry.id, r.entry.cell.id, r.status, r.message] for r in v.runs]
     print(_table(rows, ["entry", "cell", "status", "reason"]))
     counts = {s: sum(r.status == s for r in v.runs) for s in ("pass", "fail", "error")}
     print(
         f"\n{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors "
-        f"({v.seconds:.1f} s, cache {v.cache['hits']} hits)\n"
-        f"report: {paths['html']}, {paths['markdown']}, {paths['json']} (written in {written:.2f} s)"
+        f"({v.seconds:.1f} s, cache {v.cache['hits']} hits)"
+    )
+    t0 = time.perf_counter()
+    try:
+        paths = result.write_report(folder.path, cat, overwrite=args.overwrite)
+    except OSError as exc:
+        kept = "nothing was cached" if args.no_cache else "the simulations are cached: rerun to write it"
+        print(f"error: could not write the report to {folder.path}: {exc} ({kept})", file=sys.stderr)
+        return EXIT_USAGE
+    print(
+        f"report: {paths['html']}, {paths['markdown']}, {paths['json']} "
+        f"(written in {time.perf_counter() - t0:.2f} s)"
     )
     if cat.problems:
         print(f"note: {len(cat.problems)} catalogue file(s) with problems were not validated (prismcat lint)")
@@ -503,28 +534,26 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_power(args: argparse.Namespace) -> int:
-    from prismcat.api import power
+    from prismcat.api import check_backend, power
     from prismcat.validation.cache import DiskCache
     from prismcat.validation.executors import make_executor
 
+    options = _run_options(args)
+    if not 0 < args.delta < 1:
+        raise PrismcatError(f"--delta must lie in (0, 1), not {args.delta}")
     cat = _catalog(args)
     for i in args.ids:
         cat.get(i)  # raises with a suggestion
-    if not 0 < args.delta < 1:
-        raise PrismcatError(f"--delta must lie in (0, 1), not {args.delta}")
-    executor = make_executor(args.executor, None, None, args.task_timeout, args.jobs)
+    check_backend(cat, args.ids or None, options)
+    executor = make_executor(args.executor, None, None, options.timeout, options.jobs)
     try:
         report = power(
             args.ids or None,
             catalog=cat,
             delta=args.delta,
-            backend=_backend(args),
-            profile=args.profile,
             cache=DiskCache(None if args.no_cache else args.cache_dir),
             executor=executor,
-            progress=not args.no_progress,
-            seed_offset=args.seed_offset,
-            timeout=args.task_timeout,
+            **options.to_json(),
         )
     finally:
         executor.close()
@@ -565,6 +594,47 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argument type: a whole number in [low, high] (one clear line otherwise)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bound = f"at least {low}" if high is None else f"between {low} and {high}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
+        return value
+
+    return parse
+
+
+SIZE = whole_number(1)  # d, k, n
+
+
+def parse_variance(text: str) -> float:
+    """An argument type: a finite number >= 0 (an initialisation variance)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (np.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def positive_number(text: str) -> float:
+    """An argument type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (np.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive, finite number, got {text}")
+    return value
+
+
 def parse_duration(text: str) -> float:
     """``90``, ``90s``, ``30m``, ``12h`` or ``7d`` as seconds."""
     units = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -601,13 +671,14 @@ def cmd_cache(args: argparse.Namespace) -> int:
 
 
 def cmd_regimes(args: argparse.Namespace) -> int:
-    from prismcat.report.regimes import load_results, regimes_markdown
+    from prismcat.report.regimes import regimes_markdown
+    from prismcat.validation.records import load_results
 
     cat = _catalog(args)
     results = load_results(args.results) if args.results else None
     text = regimes_markdown(cat, results)
     if args.output:
-        from prismcat.validation.cache import write_atomic
+        from prismcat.files import write_atomic
 
         write_atomic(args.output, text)
         print(f"wrote {args.output}")
@@ -619,7 +690,7 @@ def cmd_regimes(args: argparse.Namespace) -> int:
 def cmd_site(args: argparse.Namespace) -> int:
     from prismcat.site import build_site
 
-    index = build_site(args.output, results=args.results, catalog=_catalog(args))
+    index = build_site(args.output, results=args.results, catalog=_catalog(args), overwrite=args.overwrite)
     print(f"site: {index} (serve it with: python -m http.server -d {args.output})")
     return EXIT_OK
 
@@ -638,12 +709,18 @@ def _backend_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _backend_options(args: argparse.Namespace) -> dict[str, str]:
+    """The ``--option KEY=VALUE`` values."""
+    from prismcat.simulation.api import parse_spec
+
+    return parse_spec("x:" + ",".join(args.option))[1] if args.option else {}
+
+
 def _backend(args: argparse.Namespace) -> str:
     """The backend spec of ``--backend`` with the ``--option`` values."""
-    from prismcat.simulation.api import parse_spec, with_options
+    from prismcat.simulation.api import with_options
 
-    extra = parse_spec("x:" + ",".join(args.option))[1] if args.option else {}
-    return with_options(args.backend, extra)
+    return with_options(args.backend, _backend_options(args))
 
 
 def _common_options(suppress: bool) -> argparse.ArgumentParser:
@@ -664,11 +741,36 @@ def _common_options(suppress: bool) -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="prismcat", description=__doc__.splitlines()[0], parents=[_common_options(False)]
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit code 2)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _size(text: str) -> int:
+    from prismcat.settings import parse_size
+
+    try:
+        return parse_size(text)
+    except PrismcatError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _limit_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-memory",
+        type=_size,
+        default=None,
+        metavar="SIZE",
+        help="memory one simulation task may use, e.g. 4G (default: $PRISMCAT_MAX_MEMORY, else half "
+        "of this machine's); a task estimated above it is refused before it starts",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="prismcat", description=__doc__.splitlines()[0], parents=[_common_options(False)])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     common = _common_options(True)
 
     def add(
@@ -686,6 +788,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latex", action="store_true", help="print the entry's formulas as LaTeX (for papers)")
     p = add("lint", cmd_lint, "validate catalogue files; exit 1 with located messages")
     p.add_argument("paths", nargs="*", type=Path, help="files or directories (default: the whole catalogue)")
+    _limit_arguments(p)
     p = add("predict", cmd_predict, "evaluate an entry's limit curves on its own clock")
     p.add_argument("id")
     p.add_argument(
@@ -697,7 +800,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--times", type=parse_times, default=parse_times("0:3:31"), metavar="T0:T1:COUNT")
     p = add("simulate", cmd_simulate, "run the finite-size autoencoder and print its loss curves")
-    for size, typ in (("d", int), ("k", int), ("n", int), ("sigma2", float)):
+    for size, typ in (("d", SIZE), ("k", SIZE), ("n", SIZE), ("sigma2", parse_variance)):
         p.add_argument(f"--{size}", type=typ, default=None)
     p.add_argument(
         "--problem",
@@ -706,12 +809,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE.npz",
         help="arrays X (d x n) and W0 (d x k)",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=whole_number(0), default=0)
     _backend_arguments(p)
     p.add_argument("--integrator", choices=["adaptive", "rk4", "euler"], default="adaptive")
-    p.add_argument("--dt", type=float, default=None, help="step of euler/rk4 (euler: the learning rate)")
-    p.add_argument("--rtol", type=float, default=None, help="default 1e-10 (float32: 1e-6)")
-    p.add_argument("--atol", type=float, default=None, help="default 1e-12 (float32: 1e-8)")
+    p.add_argument(
+        "--dt", type=positive_number, default=None, help="step of euler/rk4 (euler: the learning rate)"
+    )
+    p.add_argument("--rtol", type=positive_number, default=None, help="default 1e-10 (float32: 1e-6)")
+    p.add_argument("--atol", type=positive_number, default=None, help="default 1e-12 (float32: 1e-8)")
     p.add_argument(
         "--clock",
         choices=["auto", "linear", "log"],
@@ -725,11 +830,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
     )
     p.add_argument("--spectrum", action="store_true", help="also report the spectrum of W^T W at the end")
+    _limit_arguments(p)
     p.add_argument("--times", type=parse_times, default=parse_times("0:5:51"), metavar="T0:T1:COUNT")
     p = add(
         "where", cmd_where, "place a run on the prism (or its family's geometry) and predict its loss curves"
     )
-    for size, typ in (("d", int), ("k", int), ("n", int), ("sigma2", float)):
+    for size, typ in (("d", SIZE), ("k", SIZE), ("n", SIZE), ("sigma2", parse_variance)):
         p.add_argument(f"--{size}", type=typ, default=None, help="autoencoder size")
     p.add_argument("--model", default="autoencoder", help="the model family (default: autoencoder)")
     p.add_argument(
@@ -745,12 +851,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="another family's structure, e.g. --structure nu=3 --structure symmetry=asym",
     )
-    p.add_argument("--t-max", type=float, default=5.0)
-    p.add_argument("--points", type=int, default=51)
-    p.add_argument("--top", type=int, default=5, help="how many candidate entries")
+    p.add_argument("--t-max", type=positive_number, default=5.0)
+    p.add_argument("--points", type=whole_number(2, 100_000), default=51)
+    p.add_argument("--top", type=whole_number(1), default=5, help="how many candidate entries")
     p.add_argument("--simulate", action="store_true", help="also run the finite-size model and compare")
     _backend_arguments(p)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=whole_number(0), default=0)
     p.add_argument("--figure", type=Path, default=None, metavar="FILE.png")
     add("backends", cmd_backends, "list the installed simulator backends and whether each is usable")
     p = add(
@@ -788,6 +894,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--seeds-per-task", type=int, default=None, help="split each size's seeds into tasks of this many"
     )
+    _limit_arguments(p)
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace report files in --report that prismcat did not write (by default it refuses)",
+    )
     p.add_argument(
         "--task-timeout",
         type=float,
@@ -815,12 +927,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--executor", choices=["local", "in-process", "dask"], default="local")
     p.add_argument("--task-timeout", type=float, default=900.0, metavar="SECONDS")
+    p.add_argument("--dtype", choices=["float64", "float32"], default="float64", help="simulation precision")
+    _limit_arguments(p)
     p = add("regimes", cmd_regimes, "write the regimes table (docs/regimes.md)", json_flag=False)
     p.add_argument("--results", type=Path, default=None, help="a results.json for the status column")
     p.add_argument("--output", type=Path, default=None, metavar="FILE")
     p = add("site", cmd_site, "build the documentation site (needs the docs extra)", json_flag=False)
     p.add_argument("--results", type=Path, default=None, help="a results.json: each entry's evidence")
     p.add_argument("--output", type=Path, default=Path("site"), metavar="DIR")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="build into a folder holding files prismcat did not write (kept; same names replaced)",
+    )
     add("schema", cmd_schema, "print the JSON Schema of a catalogue entry", json_flag=False)
     p = add(
         "cells", cmd_cells, "list the cells of each family's geometry (the prism's 21, ...) and their entries"
@@ -842,7 +961,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # a usage error exits here: one line, code 2
     try:
         return int(args.func(args))
     except Interrupted as exc:

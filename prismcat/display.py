@@ -14,24 +14,29 @@ from typing import Any
 
 import numpy as np
 
+from prismcat.safehtml import sanitize
+from prismcat.text import escape_prose
+
 STATUS_COLOURS = {"pass": "#2e9e44", "fail": "#d62728", "error": "#ff8c00", "skip": "#888888"}
 
 
-def badge(status: str) -> str:
-    colour = STATUS_COLOURS.get(status, "#888888")
-    return f"<span style='color:white;background:{colour};padding:0 0.4em;border-radius:3px'>{status}</span>"
+class Html(str):
+    """A string that is already HTML, built by prismcat (every other string is escaped)."""
+
+
+def badge(status: str) -> Html:
+    known = status if status in STATUS_COLOURS else "skip"
+    return Html(f"<span class='status-{known}'><b>{html.escape(status)}</b></span>")
 
 
 def table_html(rows: list[list[str]], header: list[str]) -> str:
-    """An HTML table; cells are escaped unless they already are HTML (start with '<')."""
+    """An HTML table; cells are escaped unless they are :class:`Html`."""
 
     def cell(x: str) -> str:
-        return x if x.startswith("<") else html.escape(x)
+        return x if isinstance(x, Html) else html.escape(str(x))
 
-    head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td style='text-align:left'>{cell(c)}</td>" for c in r) + "</tr>" for r in rows
-    )
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{cell(c)}</td>" for c in r) + "</tr>" for r in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
@@ -56,22 +61,22 @@ def entry_html(entry: Any) -> str:
 
     spec = entry.spec
     tex = entry_latex(entry)
+    e = html.escape
     parts = [
-        f"<h3>{html.escape(spec.title)} <code>{entry.id}</code></h3>",
+        f"<h3>{e(spec.title)} <code>{e(entry.id)}</code></h3>",
         png_html(cell_png(entry), f"{entry.cell.id} on the {entry.geometry.cell_word}", 220),
-        f"<p>{html.escape(spec.summary)}</p>",
-        f"<p>cell <code>{entry.cell.id}</code> ({entry.cell.kind}); clock {mathml(tex['clock'])}; scaling "
-        + ", ".join(f"{k} ~ N<sup>{v:g}</sup>" for k, v in entry.exponents.items())
-        + "</p>",
+        f"<p>{e(spec.summary)}</p>",
+        f"<p>cell <code>{e(entry.cell.id)}</code> ({e(entry.cell.kind)}); clock {mathml(tex['clock'])}; "
+        "scaling " + ", ".join(f"{e(k)} ~ N<sup>{v:g}</sup>" for k, v in entry.exponents.items()) + "</p>",
     ]
     rows = [
-        [name, mathml(tex["parameters"][name]), f"{p.default:g}", f"[{p.range[0]:g}, {p.range[1]:g}]"]
+        [name, Html(mathml(tex["parameters"][name])), f"{p.default:g}", f"[{p.range[0]:g}, {p.range[1]:g}]"]
         for name, p in spec.parameters.items()
     ]
     if rows:
         parts.append(table_html(rows, ["parameter", "definition", "default", "range"]))
     parts.append(limits_html(entry, tex, notes=True))
-    return "".join(parts)
+    return sanitize("".join(parts), data_images=True)
 
 
 def limits_html(entry: Any, tex: dict[str, Any] | None = None, notes: bool = False) -> str:
@@ -87,9 +92,9 @@ def limits_html(entry: Any, tex: dict[str, Any] | None = None, notes: bool = Fal
                 math = mathml(item["display"], display=True, where=entry.id)
             except MathError:
                 math = f"<pre>{html.escape(item['display'])}</pre>"
-            out.append(f"<div class='formula'><span class='small'>{loss}</span>{math}</div>")
+            out.append(f"<div class='formula'><span class='small'>{html.escape(loss)}</span>{math}</div>")
         elif notes and item.get("note"):
-            out.append(f"<p><b>{loss}</b>: {html.escape(item['note'])}</p>")
+            out.append(f"<p><b>{html.escape(loss)}</b>: {html.escape(item['note'])}</p>")
     return "".join(out)
 
 
@@ -98,9 +103,9 @@ def entry_markdown(entry: Any) -> str:
 
     tex = entry_latex(entry)
     lines = [
-        f"### {entry.spec.title} (`{entry.id}`, {entry.cell.kind} `{entry.cell.id}`)",
+        f"### {escape_prose(entry.spec.title)} (`{entry.id}`, {entry.cell.kind} `{entry.cell.id}`)",
         "",
-        entry.spec.summary,
+        escape_prose(entry.spec.summary),
         "",
     ]
     for loss, item in tex["losses"].items():

@@ -19,13 +19,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--prismcat-backend", default="numpy", help="simulator backend for catalogue items")
     group.addoption("--prismcat-profile", default="quick", choices=["quick", "thorough"])
     group.addoption("--prismcat-no-cache", action="store_true", help="recompute simulated curves")
+    group.addoption(
+        "--prismcat-jobs",
+        type=int,
+        default=1,
+        help="worker processes per catalogue item (default 1: simulate in the test process; "
+        "pytest-xdist's -n spreads the items themselves)",
+    )
 
 
 def _looks_like_entry(path: Path) -> bool:
-    if path.suffix not in (".yaml", ".yml"):
+    if path.suffix not in (".yaml", ".yml") or not path.is_file():
         return False
     try:
-        head = path.read_text(errors="replace")[:20000]
+        with open(path, "rb") as f:  # the head only: a huge file costs nothing here
+            head = f.read(20000).decode("utf-8", errors="replace")
     except OSError:
         return False
     keys = {line.split(":", 1)[0] for line in head.splitlines() if line[:1].isalpha() and ":" in line}
@@ -70,6 +78,7 @@ class EntryItem(pytest.Item):
             [mine[0].id],
             backend=cfg.getoption("prismcat_backend"),
             profile=cfg.getoption("prismcat_profile"),
+            jobs=cfg.getoption("prismcat_jobs"),
             cache=cache,
             progress=False,
         )

@@ -4,6 +4,7 @@ a short ``repr``, rich notebook displays and a ``plot()`` that returns matplotli
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from prismcat.display import badge, plot_record, table_html, table_markdown
+from prismcat.safehtml import sanitize
 
 
 def _pandas():
@@ -44,10 +46,12 @@ class EntryResult:
         return f"<EntryResult {self.id}: {self.status}>"
 
     def _repr_html_(self) -> str:
+        e = html.escape
         rows = [[c["checker"], badge(c["status"]), c["message"]] for c in self.record["checks"]]
-        lines = "".join(f"<p><b>{k}</b>: {v}</p>" for k, v in self.headline.items())
-        return f"<h4>{self.id} {badge(self.status)}</h4>{lines}" + table_html(
-            rows, ["check", "status", "message"]
+        lines = "".join(f"<p><b>{e(k)}</b>: {e(v)}</p>" for k, v in self.headline.items())
+        return sanitize(
+            f"<h4>{e(self.id)} {badge(self.status)}</h4>{lines}"
+            + table_html(rows, ["check", "status", "message"])
         )
 
 
@@ -60,10 +64,10 @@ class ValidationResult:
 
     @classmethod
     def read(cls, path: str | Path) -> ValidationResult:
-        """A saved ``results.json``."""
-        import json
+        """A saved ``results.json`` (checked against its schema)."""
+        from prismcat.validation.records import load_results
 
-        return cls(json.loads(Path(path).read_text()))
+        return cls(load_results(path))
 
     @property
     def entries(self) -> list[EntryResult]:
@@ -101,12 +105,16 @@ class ValidationResult:
         """One row per entry: cell, status, the headline per loss, each check's status, the reason."""
         return _pandas().DataFrame(self.rows()).set_index("entry")
 
-    def write_report(self, out_dir: str | Path, catalog: Any = None) -> dict[str, Path]:
-        """The HTML, Markdown and JSON report files (as ``prismcat validate --report``)."""
+    def write_report(
+        self, out_dir: str | Path, catalog: Any = None, *, overwrite: bool = False
+    ) -> dict[str, Path]:
+        """The HTML, Markdown and JSON report files (as ``prismcat validate --report``); a file of
+        the same name that prismcat did not write is replaced only if ``overwrite``."""
         from prismcat.catalog import load_catalog
         from prismcat.report.write import write_records
 
-        return write_records(self.records, catalog if catalog is not None else load_catalog(), out_dir)
+        cat = catalog if catalog is not None else load_catalog()
+        return write_records(self.records, cat, out_dir, overwrite=overwrite)
 
     def plot(self, entry_id: str | None = None, loss: str = "train", ax: Any = None):
         """One entry's curves (the first one by default)."""
@@ -132,7 +140,9 @@ class ValidationResult:
     def _repr_html_(self) -> str:
         rows, header = self._table()
         rows = [[r[0], r[1], badge(r[2]), r[3]] for r in rows]
-        return f"<p><b>prismcat validation</b>: {self._summary()}</p>" + table_html(rows, header)
+        return sanitize(
+            f"<p><b>prismcat validation</b>: {html.escape(self._summary())}</p>" + table_html(rows, header)
+        )
 
     def _repr_markdown_(self) -> str:
         rows, header = self._table()
@@ -237,10 +247,11 @@ class Placement:
     def _repr_html_(self) -> str:
         from prismcat.display import png_html
 
-        return (
-            f"<p>{self._headline()}</p>"
+        return sanitize(
+            f"<p>{html.escape(self._headline())}</p>"
             + table_html(self._rows(), ["candidate", "score", "distance", "note"])
-            + png_html(self.png(), "the run on the prism", 640)
+            + png_html(self.png(), "the run on the prism", 640),
+            data_images=True,
         )
 
     def _repr_markdown_(self) -> str:

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from prismcat import files as files_mod
 from prismcat import load_catalog
 from prismcat.cli import main
-from prismcat.validation import cache as cache_mod
 from prismcat.validation.cache import META, DiskCache
 from prismcat.validation.design import settings_for
 from prismcat.validation.runner import plan_tasks, simulation_fingerprint
@@ -307,7 +307,7 @@ def _deny_writes(monkeypatch, root: Path) -> list[str]:
     root in CI, where chmod does not stop writes); elsewhere (the report, which shares
     write_atomic) it works. Returns the folders of the refused attempts."""
     attempts: list[str] = []
-    real = cache_mod.tempfile.mkstemp
+    real = files_mod.tempfile.mkstemp
 
     def mkstemp(*args, **kwargs):
         folder = Path(kwargs.get("dir") or ".").resolve()
@@ -316,8 +316,8 @@ def _deny_writes(monkeypatch, root: Path) -> list[str]:
             raise PermissionError(13, "Permission denied")
         return real(*args, **kwargs)
 
-    fake = types.SimpleNamespace(**{**vars(cache_mod.tempfile), "mkstemp": mkstemp})
-    monkeypatch.setattr(cache_mod, "tempfile", fake)
+    fake = types.SimpleNamespace(**{**vars(files_mod.tempfile), "mkstemp": mkstemp})
+    monkeypatch.setattr(files_mod, "tempfile", fake)
     return attempts
 
 

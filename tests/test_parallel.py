@@ -16,8 +16,9 @@ import pytest
 
 from prismcat.catalog import load_catalog
 from prismcat.errors import PrismcatError
+from prismcat.settings import default_jobs
 from prismcat.validation.cache import DiskCache
-from prismcat.validation.executors import InProcessExecutor, LocalExecutor, default_jobs, make_executor
+from prismcat.validation.executors import InProcessExecutor, LocalExecutor, make_executor
 from prismcat.validation.runner import validate
 
 from .conftest import edit_yaml as edit

@@ -66,7 +66,7 @@ def images(html: str) -> list[tuple[str, Image.Image]]:
 
 
 def sections(html: str) -> dict[str, str]:
-    parts = re.findall(r"<section id='([^']+)'>(.*?)</section>", html, flags=re.S)
+    parts = re.findall(r"<section id=[\"']([^\"']+)[\"']>(.*?)</section>", html, flags=re.S)
     return dict(parts)
 
 
@@ -100,7 +100,7 @@ def test_the_report_has_a_section_and_a_figure_per_entry_the_prism_and_the_statu
         assert 'Status <span class="pass">pass</span>' in body
     # the summary table links every entry and shows its status
     for entry_id in ids:
-        assert f"<td><a href='#{entry_id}'>{entry_id}</a></td>" in html
+        assert f'<td><a href="#{entry_id}">{entry_id}</a></td>' in html
     assert html.count('<span class="pass">pass</span>') >= 2 * len(ids)
     assert "2 passed, 0 failed, 0 errors</b> of 2 entries" in html
 

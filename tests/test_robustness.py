@@ -144,7 +144,8 @@ def test_a_failing_simulator_fails_only_its_entries_and_the_report_says_how(
 ):
     plugin(SimPlugin(sim), f"test-{sim.name}")
     cat = load_catalog(small)
-    v = validate(cat, backend=sim.name, progress=False, timeout=1.0)
+    # the hanging backend meets a 1 s limit; the others must finish, on a busy machine too
+    v = validate(cat, backend=sim.name, progress=False, timeout=1.0 if isinstance(sim, Hanging) else 120.0)
     assert [r.status for r in v.runs] == ["error", "error"]
     for run in v.runs:
         assert message in run.error, run.error
@@ -155,7 +156,7 @@ def test_a_failing_simulator_fails_only_its_entries_and_the_report_says_how(
     assert all(message in e["message"] for e in data["entries"])
     import html
 
-    assert html.escape(message) in paths["html"].read_text()
+    assert html.escape(message, quote=False) in paths["html"].read_text()  # as text: quotes need no escape
     no_nan_in(paths["json"])
 
 

@@ -147,14 +147,15 @@ def test_cli_writes_the_three_reports_and_exits_by_status(small, tmp_path, capsy
 
 def test_pytest_collects_catalogue_entries(small, pytester):
     pytester.makeconftest("")
-    # the plugin is active through its pytest11 entry point (installed with prismcat)
-    result = pytester.runpytest(str(small), "--prismcat-no-cache", "-q")
+    # the plugin is active through its pytest11 entry point (installed with prismcat); a subprocess,
+    # since an in-process run re-imports prismcat and would leave its plugin registry to later tests
+    result = pytester.runpytest_subprocess(str(small), "--prismcat-no-cache", "-q")
     result.assert_outcomes(passed=2)
     edit(
         small / "ld-mf.yaml",
         lambda d: d["losses"]["train"]["formula"].update(expression="0.4 + 0 * t"),
     )
-    result = pytester.runpytest(str(small), "--prismcat-no-cache", "-q")
+    result = pytester.runpytest_subprocess(str(small), "--prismcat-no-cache", "-q")
     # the broken edge fails its own checks, and the face fails consistency with it
     result.assert_outcomes(failed=2)
     text = result.stdout.str()

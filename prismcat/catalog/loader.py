@@ -22,7 +22,7 @@ import pydantic
 
 from prismcat.catalog.entry import LOSSES, CompiledRelation, Entry
 from prismcat.catalog.schema import RESERVED, AbsentLoss, build_entry_model
-from prismcat.catalog.source import SourceDoc, parse_yaml, read_yaml
+from prismcat.catalog.source import MAX_FILE_BYTES, SourceDoc, parse_yaml, read_yaml
 from prismcat.errors import (
     CatalogError,
     EvaluationError,
@@ -32,6 +32,7 @@ from prismcat.errors import (
     PrismcatError,
     Problem,
 )
+from prismcat.files import printable, read_bounded
 from prismcat.formulas.base import FieldError, FormulaContext
 from prismcat.formulas.expr import Compiled, HelperError, Scope
 from prismcat.plugins import formula_kinds, measures
@@ -112,6 +113,8 @@ def _data_path(data: Any, loc: tuple) -> tuple[PathItem, ...]:
     path: list[PathItem] = []
     cur = data
     for i, el in enumerate(loc):
+        if el in ("loss", "absent") and i + 1 < len(loc) and loc[i + 1] == el:
+            continue  # the population's union tag before the field of the same name
         in_dict = isinstance(cur, dict) and el in cur
         in_list = isinstance(cur, list) and isinstance(el, int) and 0 <= el < len(cur)
         if in_dict or in_list:
@@ -161,6 +164,14 @@ def _pydantic_problems(
         elif etype == "unknown_formula_kind":
             msg = f"unknown formula kind {_short(err['input'].get('kind'))}; {msg}"
             path = (*path, "kind")
+        elif etype == "string_pattern_mismatch" and loc and loc[-1] == "[key]":
+            path = path[:-1]
+            msg = f"'{path[-1]}' is not a name: start with a letter, then letters, digits or _"
+            at_key = True
+        elif etype == "too_long" and "max_length" in err.get("ctx", {}):
+            ctx = err["ctx"]
+            got = f", got {ctx['actual_length']}" if ctx.get("actual_length") is not None else ""
+            msg = f"at most {ctx['max_length']} items allowed here{got}"
         else:
             msg = msg.removeprefix("Value error, ")
             if etype.endswith(("_type", "_parsing")) and "input" in err:
@@ -184,7 +195,9 @@ class _Collector:
         offset: int | None = None,
         at_key: bool = False,
     ) -> None:
-        self.problems.append(Problem(self.doc.locate(tuple(path), offset, at_key), message))
+        problem = Problem(self.doc.locate(tuple(path), offset, at_key), message)
+        if problem not in self.problems:  # a broken helper is met again by each helper using it
+            self.problems.append(problem)
 
     def compile(
         self, scope: Scope, text: str, path: tuple, helper_root: tuple = ("where",)
@@ -353,8 +366,9 @@ def _check_entry(spec: Any, doc: SourceDoc, check_values: bool) -> Entry | None:
     except HelperError as exc:
         out.add(("where", exc.helper), exc.message)
         return None
-    for name in spec.where:  # entry helpers may use the clock: they are inlined into formulas
-        out.compile(Scope([spec.clock.name, *params], spec.where), name, ("where", name))
+    helpers = Scope([spec.clock.name, *params], spec.where)  # they may use the clock: inlined in formulas
+    for name in spec.where:
+        out.compile(helpers, name, ("where", name))
     clock = _check_clock(spec, scope, family, out)
     defaults = {k: p.default for k, p in spec.parameters.items()}  # where split points are checked
     ctx = FormulaContext(params, spec.clock.name, dict(spec.where), measures(), values=defaults)
@@ -701,11 +715,16 @@ def _families() -> list[tuple[str, int]]:
 
 
 def _digest(path: Path) -> str:
-    """Content hash of ``path`` (the error's text when it cannot be read)."""
+    """Content hash of ``path``; a file that cannot be read, or is over the size limit (never
+    read), is keyed by the reason and its size and time stamp instead."""
     try:
-        return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
-    except OSError as exc:
-        return f"unreadable: {exc}"
+        return hashlib.blake2b(read_bounded(path, MAX_FILE_BYTES), digest_size=16).hexdigest()
+    except PrismcatError as exc:
+        try:
+            info = path.stat()
+            return f"unread: {exc}: {info.st_size} {info.st_mtime_ns}"
+        except OSError:
+            return f"unread: {exc}"
 
 
 @lru_cache(maxsize=16)
@@ -739,7 +758,9 @@ def _load(root: Path, check_values: bool, files: tuple[Path, ...]) -> Catalog:
 
 
 def _display(path: Path) -> str:
+    """The file name shown in messages: relative to the working directory where it lies below it,
+    always printable (a name that is not UTF-8 shows escapes)."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return printable(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
-        return str(path)
+        return printable(path)

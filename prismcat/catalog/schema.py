@@ -7,11 +7,15 @@ registry (a tagged union discriminated by ``kind``); ``prismcat schema`` prints 
 import itertools
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Discriminator, Field, Tag, create_model, field_validator, model_validator
+from pydantic import AfterValidator, Discriminator, Field, Tag, create_model, field_validator, model_validator
 
 from prismcat.formulas.base import Expr, FormulaKind, Int, Num, Spec
+from prismcat.formulas.expr import MAX_HELPERS
+from prismcat.text import Prose
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9+\-]*$"
+# ids that name the site's own pages (entries/<id>.md sits beside entries/index.md)
+RESERVED_IDS = frozenset({"index"})
 RESERVED = frozenset({"t", "N", "pi"})  # plus the family's sizes and observables (see the loader)
 
 Exponent = Annotated[Num, Field(ge=-100, le=100, description="Exponent of N (size ~ N**exponent).")]
@@ -29,7 +33,7 @@ class Parameter(Spec):
     definition: Expr = Field(description="A monomial in the family's sizes, e.g. k / d.")
     default: Num
     range: tuple[Num, Num] = Field(description="Allowed values [low, high] of the limit formula.")
-    description: str | None = None
+    description: Prose | None = None
 
     @model_validator(mode="after")
     def _default_in_range(self) -> "Parameter":
@@ -51,7 +55,7 @@ class Clock(Spec):
 class AbsentLoss(Spec):
     """A loss with no clean limit on this clock; ``absent`` states why."""
 
-    absent: str = Field(min_length=1)
+    absent: Prose = Field(min_length=1)
 
 
 class PerLoss(Spec):
@@ -76,7 +80,7 @@ class MeanCorrection(Spec):
     in_: Expr = Field(alias="in", description="The small quantity of the seed-mean's bias.")
     rate: Num = Field(1, gt=0, le=10)
     next: Num | None = Field(None, gt=0, le=10, description="A next-order exponent in the same quantity.")
-    note: str | None = None
+    note: Prose | None = None
 
     @model_validator(mode="after")
     def _orders(self):
@@ -102,7 +106,7 @@ class Convergence(Spec):
         description="The seed-mean's own expansion, used by the infinite-size extrapolation "
         "(default: in, rate and next above).",
     )
-    note: str | None = None
+    note: Prose | None = None
 
     @model_validator(mode="after")
     def _orders(self):
@@ -136,7 +140,7 @@ class Achievable(Spec):
         description="false: the ladder cannot support an infinite-size extrapolation or a rate at all "
         "(e.g. a 1/ln a approach); those checks are skipped, saying why, and the other checks judge.",
     )
-    reason: str = Field(min_length=10, description="Why the default targets are out of reach.")
+    reason: Prose = Field(min_length=10, description="Why the default targets are out of reach.")
 
 
 Statistic = Literal["mean_curve", "mean_error"]
@@ -239,7 +243,7 @@ class Relation(Spec):
         default_factory=dict,
         description="exact relations: values of our parameters to check at (default: the validation point).",
     )
-    note: str | None = None
+    note: Prose | None = None
 
     @model_validator(mode="after")
     def _approach_or_exact(self) -> "Relation":
@@ -248,6 +252,12 @@ class Relation(Spec):
         if self.grid and not self.exact:
             raise ValueError("grid is for exact relations (an approach checks along its values)")
         return self
+
+
+def _not_reserved(entry_id: str) -> str:
+    if entry_id in RESERVED_IDS:
+        raise ValueError(f"'{entry_id}' is reserved (it names a page of the site); choose another id")
+    return entry_id
 
 
 def _formula_tag(value: Any) -> str | None:
@@ -280,7 +290,7 @@ def build_entry_model(kinds: dict[str, FormulaKind]) -> type[Spec]:
         __doc__="A normalised loss quantity and its limit formula.",
         quantity=(Expr, Field(description="Normalised finite-size quantity, e.g. L_train / d.")),
         formula=(formula_type, ...),
-        description=(str | None, None),
+        description=(Prose | None, None),
     )
     population = Annotated[
         Annotated[loss, Tag("loss")] | Annotated[AbsentLoss, Tag("absent")],
@@ -299,7 +309,7 @@ def build_entry_model(kinds: dict[str, FormulaKind]) -> type[Spec]:
         "Entry",
         __base__=Spec,
         __doc__="One regime of the prism catalogue.",
-        id=(str, Field(pattern=ID_PATTERN, max_length=120)),
+        id=(Annotated[str, AfterValidator(_not_reserved)], Field(pattern=ID_PATTERN, max_length=120)),
         model=(
             str,
             Field("autoencoder", description="The model family (prismcat families lists them)."),
@@ -308,8 +318,8 @@ def build_entry_model(kinds: dict[str, FormulaKind]) -> type[Spec]:
             dict[str, int | str],
             Field(default_factory=dict, description="The family's structural choices, e.g. nu, symmetry."),
         ),
-        title=(str, Field(min_length=1, max_length=200)),
-        summary=(str, Field(min_length=1, max_length=2000, description="A short description.")),
+        title=(Prose, Field(min_length=1, max_length=200)),
+        summary=(Prose, Field(min_length=1, max_length=2000, description="A short description.")),
         cell=(
             str,
             Field(description="Canonical cell id in the family's geometry, e.g. large-data+mean-field."),
@@ -318,17 +328,17 @@ def build_entry_model(kinds: dict[str, FormulaKind]) -> type[Spec]:
         parameters=(dict[str, Parameter], Field(default_factory=dict)),
         where=(
             dict[str, Expr],
-            Field(default_factory=dict, description="Helpers of the parameters."),
+            Field(default_factory=dict, max_length=MAX_HELPERS, description="Helpers of the parameters."),
         ),
         clock=(Clock, Field(default_factory=Clock)),
         losses=(losses, ...),
         convergence=(Convergence, ...),
-        references=(list[str], Field(default_factory=list)),
-        notes=(str | None, None),
+        references=(list[Prose], Field(default_factory=list)),
+        notes=(Prose | None, None),
         validation=(Validation, ...),
         consistency=(list[Relation], Field(default_factory=list)),
         consistency_exemptions=(
-            dict[str, str],
+            dict[str, Prose],
             Field(
                 default_factory=dict,
                 description="Adjacent entries with no consistency relation, and why (e.g. different clocks).",

@@ -16,7 +16,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from prismcat.errors import CatalogError, Location, PathItem, Problem
+from prismcat.errors import CatalogError, Location, PathItem, PrismcatError, Problem
+from prismcat.files import printable, read_bounded
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_NODES = 20_000
@@ -202,10 +203,12 @@ def _compose(text: str) -> list:
 
 
 def read_yaml(path: Path, display: str | None = None) -> SourceDoc:
-    """Read and parse ``path``; ``display`` is the file name used in messages."""
-    name = display or str(path)
+    """Read and parse ``path``; ``display`` is the file name used in messages. Its size is checked
+    before anything is read."""
+    name = display or printable(path)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise CatalogError.single(Location(name), f"cannot read file: {exc.strerror}") from None
+        raw = read_bounded(path, MAX_FILE_BYTES, "catalogue file")
+    except PrismcatError as exc:
+        reason = str(exc).removeprefix(printable(path) + ": ")
+        raise CatalogError.single(Location(name, 1, 1), reason) from None
     return parse_yaml(raw, name)

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from prismcat import hookimpl, prism
+from prismcat.budget import Estimate, fmt_bytes
 from prismcat.families.base import ModelFamily
 
 ARRAYS = ("train", "population", "train0", "population0", "trS")
@@ -138,6 +139,18 @@ class AutoencoderFamily(ModelFamily):
 
         r = resolve(problems[0], offer)
         return len(problems) * r.costs[r.formulation]["total"]
+
+    def estimate(self, problems: Sequence[Any], offer) -> Estimate:
+        from prismcat.simulation.plan import memory, resolve
+
+        p = problems[0]
+        r = resolve(p, offer)
+        big = max((p.d * p.n, "X"), (p.d * p.k, "W0"))
+        return Estimate(
+            memory(p, r.formulation, len(problems), r.integrator.method),
+            len(problems) * r.costs[r.formulation]["total"],
+            f"{big[1]} alone {fmt_bytes(8.0 * big[0])}" if 8.0 * big[0] > 1e8 else "",
+        )
 
     def label(self, sizes) -> str:
         s = sizes

@@ -18,6 +18,8 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 import pydantic
 
+from prismcat.budget import Estimate
+
 
 class FamilyCell(Protocol):
     """A cell of a family's geometry: the set of faces that contain it."""
@@ -132,6 +134,11 @@ class ModelFamily:
     def cost(self, problems: list[Any], offer: Any) -> float:
         """A relative cost estimate of a batch, to start the longest tasks first."""
         return float(len(problems))
+
+    def estimate(self, problems: list[Any], offer: Any) -> Estimate | None:
+        """Peak memory and operations of a batch, checked against the limits before it runs
+        (None: the family cannot say, and its tasks are not checked)."""
+        return None
 
     def label(self, sizes: Mapping[str, float]) -> str:
         """A rung's sizes for messages."""

@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from prismcat.errors import EvaluationError, ExpressionError, PathItem
-from prismcat.formulas.expr import Compiled, HelperError, Scope
+from prismcat.formulas.expr import MAX_HELPERS, Compiled, HelperError, Scope
 from prismcat.formulas.measures import Measure, Quadrature
 
 
@@ -39,6 +39,9 @@ def _no_bool(value: Any) -> Any:
     return value
 
 
+# A name a formula introduces (a state, an integral, a family variable): an identifier
+Name = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=64)]
+
 # Numbers in catalogue files: YAML's true/false are not numbers (pydantic would read them as 1/0).
 Num = Annotated[float, BeforeValidator(_no_bool)]
 Int = Annotated[int, BeforeValidator(_no_bool)]
@@ -54,7 +57,9 @@ class FormulaSpec(Spec):
     """Base of a formula kind's spec; ``kind`` is the discriminator."""
 
     kind: str
-    where: dict[str, Expr] = Field(default_factory=dict, description="Named helper expressions.")
+    where: dict[str, Expr] = Field(
+        default_factory=dict, max_length=MAX_HELPERS, description="Named helper expressions."
+    )
 
 
 class FieldError(ExpressionError):
@@ -160,7 +165,7 @@ class IntegralSpec(Spec):
     measure: MeasureRef = Field(
         description="One measure: {marchenko_pastur: {ratio: 1 / alpha}} or {point_mass: {at: 1}}."
     )
-    over: str = Field("lam", description="Name of the integration variable.")
+    over: Name = Field("lam", description="Name of the integration variable.")
     integrand: Expr
     lower: Expr | None = Field(None, description="Lower limit of the continuous part.")
     upper: Expr | None = Field(None, description="Upper limit of the continuous part.")

@@ -30,6 +30,8 @@ from prismcat.errors import EvaluationError, ExpressionError
 MAX_EXPRESSION_LENGTH = 2000
 MAX_DEPTH = 100
 MAX_EXPANDED_DEPTH = 400
+MAX_OPERATIONS = 20_000  # distinct operations of one compiled expression, helpers inlined
+MAX_HELPERS = 64  # helpers of one where: block (a scope holds an entry's and a formula's)
 
 Env = Mapping[str, Any]
 Evaluator = Callable[[Env], Any]
@@ -160,21 +162,73 @@ def canonical(roots: Sequence[Node]) -> str:
 
 
 class _Builder:
-    """Turns nodes into closures and variable sets; a shared sub-tree is built once.
+    """Turns nodes into closures and variable sets.
 
-    The memo holds each node, so an ``id`` is never reused while it is a key."""
+    A helper used in several places is one shared node of the DAG; it is evaluated once per call
+    (bound to a slot of the environment before the nodes that read it), never once per path, so
+    the work of an evaluation is the number of distinct operations (at most
+    ``MAX_OPERATIONS``), however the helpers nest. Expressions without shared operations are
+    plain nested closures, memoised per node across the builds of one scope (the memo holds each
+    node, so an ``id`` is never reused while it is a key)."""
 
     def __init__(self, ops: Mapping[str, Callable[..., Any]] = _OPS) -> None:
         self._memo: dict[int, tuple[Node, Evaluator, frozenset[str]]] = {}
         self._ops = ops
 
     def build(self, root: Node) -> tuple[Evaluator, frozenset[str]]:
+        order = _postorder([root])
+        if len(order) > MAX_OPERATIONS:
+            raise ExpressionError(
+                f"expression has {len(order)} distinct operations once its helpers are inlined "
+                f"(limit {MAX_OPERATIONS})"
+            )
+        uses: dict[int, int] = {}
+        for node in order:
+            for a in node.args:
+                uses[id(a)] = uses.get(id(a), 0) + 1
+        shared = [n for n in order if uses.get(id(n), 0) > 1 and n.op not in ("const", "var")]
+        if not shared:
+            return self._tree(root)
+        return self._dag(order, shared, root)
+
+    def _tree(self, root: Node) -> tuple[Evaluator, frozenset[str]]:
         memo = self._memo
         for node in _postorder([root], memo):
             parts = [memo[id(a)] for a in node.args]
             names = frozenset({node.value}) if node.op == "var" else frozenset().union(*(p[2] for p in parts))
             memo[id(node)] = (node, _closure(node, [p[1] for p in parts], self._ops), names)
         return memo[id(root)][1:]
+
+    def _dag(self, order: list[Node], shared: list[Node], root: Node) -> tuple[Evaluator, frozenset[str]]:
+        """Shared operations computed once per call, in dependency order, into slots ("\x00i":
+        no expression can name them) that the operations above them read."""
+        slots = {id(n): f"\x00{i}" for i, n in enumerate(shared)}
+        own: dict[int, Evaluator] = {}  # what computes each node
+        ref: dict[int, Evaluator] = {}  # what a parent calls to get its value
+        names: dict[int, frozenset[str]] = {}
+        for node in order:
+            own[id(node)] = _closure(node, [ref[id(a)] for a in node.args], self._ops)
+            names[id(node)] = (
+                frozenset({node.value})
+                if node.op == "var"
+                else frozenset().union(*(names[id(a)] for a in node.args))
+            )
+            slot = slots.get(id(node))
+            ref[id(node)] = own[id(node)] if slot is None else _slot_reader(slot)
+        steps = [(slots[id(n)], own[id(n)]) for n in shared]
+        top = own[id(root)]
+
+        def evaluate(env: Env) -> Any:
+            local = dict(env)
+            for slot, fn in steps:
+                local[slot] = fn(local)
+            return top(local)
+
+        return evaluate, names[id(root)]
+
+
+def _slot_reader(slot: str) -> Evaluator:
+    return lambda env: env[slot]
 
 
 def _is_two(node: Node) -> bool:
@@ -374,8 +428,12 @@ class Scope:
         self.helpers = dict(helpers or {})
         self.functions = dict(STANDARD_FUNCTIONS if functions is None else functions)
         self._compiled: dict[str, Compiled] = {}
-        self._compiling: list[str] = []
+        self._mentions: dict[str, list[str]] = {}
+        self._failed: dict[str, HelperError] = {}
         self._builder = _Builder()
+        if len(self.helpers) > 2 * MAX_HELPERS:
+            name = list(self.helpers)[2 * MAX_HELPERS]
+            raise HelperError(name, f"more than {2 * MAX_HELPERS} helpers in one scope")
         for name in self.helpers:
             if name in self.variables or name in CONSTANTS or name in self.functions:
                 raise HelperError(name, f"helper '{name}' shadows a name that is already defined")
@@ -394,24 +452,63 @@ class Scope:
         return Compiled.build(text, node, depth, self._builder)
 
     def helper(self, name: str) -> Compiled:
+        """The compiled helper ``name``. The helpers it uses are compiled before it, each once, in
+        dependency order, so a chain of helpers costs its length, never a recursion as deep."""
+        if name not in self._compiled:
+            for dep in self._dependency_order(name):
+                self._compile_helper(dep)
+        return self._compiled[name]
+
+    def _uses(self, name: str) -> list[str]:
+        """The helpers that helper ``name``'s text mentions (parsed once)."""
+        if name not in self._mentions:
+            try:
+                tree = parse(self.helpers[name])
+            except ExpressionError as exc:
+                raise HelperError(name, exc.message, exc.text, exc.offset) from None
+            found = (n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
+            self._mentions[name] = list(dict.fromkeys(h for h in found if h in self.helpers))
+        return self._mentions[name]
+
+    def _dependency_order(self, name: str) -> list[str]:
+        """``name`` and the uncompiled helpers it depends on, dependencies first (an iterative
+        depth-first search); a cycle is a :class:`HelperError` that names it."""
+        order: list[str] = []
+        done: set[str] = set()
+        path = [name]
+        stack = [iter(self._uses(name))]
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                stack.pop()
+                done.add(path[-1])
+                order.append(path.pop())
+            elif nxt in path:
+                cycle = " -> ".join([*path[path.index(nxt) :], nxt])
+                raise HelperError(nxt, f"helpers refer to each other in a cycle: {cycle}")
+            elif nxt not in done and nxt not in self._compiled:
+                path.append(nxt)
+                stack.append(iter(self._uses(nxt)))
+        return order
+
+    def _compile_helper(self, name: str) -> None:
         if name in self._compiled:
-            return self._compiled[name]
-        if name in self._compiling:
-            cycle = " -> ".join([*self._compiling[self._compiling.index(name) :], name])
-            raise HelperError(name, f"helpers refer to each other in a cycle: {cycle}")
-        self._compiling.append(name)
+            return
+        if name in self._failed:
+            raise self._failed[name]
         try:
             compiled = self.compile(self.helpers[name])
-        except HelperError:
+            if compiled.depth > MAX_EXPANDED_DEPTH:
+                raise ExpressionError(
+                    f"helpers nest too deeply (depth {compiled.depth}, limit {MAX_EXPANDED_DEPTH})"
+                )
+        except HelperError as exc:
+            self._failed[name] = exc
             raise
         except ExpressionError as exc:
-            raise HelperError(name, exc.message, exc.text, exc.offset) from None
-        finally:
-            self._compiling.pop()
-        if compiled.depth > MAX_EXPANDED_DEPTH:
-            raise HelperError(name, "helpers nest too deeply")
+            self._failed[name] = HelperError(name, exc.message, exc.text, exc.offset)
+            raise self._failed[name] from None
         self._compiled[name] = compiled
-        return compiled
 
     # -- compilation of single nodes -------------------------------------------------------
     def _node(self, node: ast.AST, text: str) -> tuple[Node, int]:

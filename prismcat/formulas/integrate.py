@@ -9,6 +9,13 @@ itself, DOP853 steps stiff members (the ODE family on a long contour) at the edg
 stability region, h rho ~ 6, where they barely decay and its error estimate no longer bounds the
 error: 1e-8 where rtol 1e-10 was asked for, 1e-9 even at rtol 1e-13.
 
+Every integration has a step budget (``MAX_STEPS``): a right-hand side from a catalogue must not
+buy unbounded work. When the tracked spectral radius says that DOP853 would need more steps than
+the budget leaves (a stiff system, e.g. a relaxation rate of 1e12 over a window of 1), the solve
+starts again with an implicit method, SciPy's Radau (BDF for complex states, which Radau does not
+take), under the same budget counted in evaluations. A solve that still exceeds it fails with a
+:class:`SolverError` that says so.
+
 Other methods go to ``solve_ivp`` itself, imported on first use. Both run with one BLAS thread:
 a solve makes thousands of tiny BLAS calls, which threaded BLAS makes many times slower on a
 busy machine (25 times, measured, on two loaded cores).
@@ -30,6 +37,8 @@ Rhs = Callable[[float, np.ndarray], np.ndarray]
 
 SAFETY, MIN_FACTOR, MAX_FACTOR = 0.9, 0.2, 10.0
 ERROR_EXPONENT = -1.0 / 8.0  # the error estimator has order 7
+MAX_STEPS = 20_000  # accepted steps of one solve (the packaged catalogue needs fewer than 100)
+MAX_EVALUATIONS = 13 * MAX_STEPS  # the same budget for solve_ivp's methods, in evaluations
 STIFF_LIMIT = 5.0  # largest h rho: |R(-5)| = 0.057 for DOP853, |R(-6)| = 0.49, |R(-6.5)| > 1
 _SQRT_EPS = math.sqrt(np.finfo(float).eps)
 _A = T.A[: T.N_STAGES, : T.N_STAGES]
@@ -43,6 +52,17 @@ class SolverError(EvaluationError):
     def __init__(self, t: float, reason: str):
         super().__init__(reason)
         self.t, self.reason = t, reason
+
+
+class _Stiff(Exception):
+    """DOP853 would need more steps than the budget: the system is stiff there."""
+
+
+def _budget_message(what: str) -> str:
+    return (
+        f"it needs more than {what} (the step budget of one solve): the window is too long for "
+        "the system's time scales"
+    )
 
 
 def integrate(
@@ -65,7 +85,11 @@ def integrate(
     with _blas_controller().limit(limits=1, user_api="blas"):
         if method == "DOP853":
             norm = _Norm(np.ones(y0.size) if multiplicity is None else multiplicity)
-            states = _Dop853(fun, rtol, atol, norm).solve(t0, y0, grid)
+            try:
+                states = _Dop853(fun, rtol, atol, norm).solve(t0, y0, grid)
+            except _Stiff:
+                implicit = "BDF" if np.iscomplexobj(y0) else "Radau"
+                states = _solve_ivp(fun, t0, y0, grid, implicit, rtol, atol)
         else:
             states = _solve_ivp(fun, t0, y0, grid, method, rtol, atol)
     bad = ~np.all(np.isfinite(states), axis=0)
@@ -82,13 +106,36 @@ def _blas_controller() -> Any:
     return ThreadpoolController()
 
 
+class _OverBudget(Exception):
+    def __init__(self, t: float):
+        self.t = t
+
+
 def _solve_ivp(fun: Rhs, t0: float, y0: np.ndarray, grid: np.ndarray, method: str, rtol: float, atol: float):
     from scipy.integrate import solve_ivp
 
-    sol = solve_ivp(fun, (t0, grid[-1]), y0, method=method, t_eval=grid, rtol=rtol, atol=atol)
-    if sol.status != 0:
-        raise SolverError(float(sol.t[-1]) if sol.t.size else t0, sol.message)
-    return sol.y
+    count = 0
+
+    def counted(t: float, y: np.ndarray) -> np.ndarray:
+        nonlocal count
+        count += 1
+        if count > MAX_EVALUATIONS:
+            raise _OverBudget(t)
+        return fun(t, y)
+
+    out = np.empty((y0.size, grid.size), dtype=y0.dtype)
+    t, y = t0, y0
+    try:
+        for i, t_next in enumerate(grid):  # each output time is a step's end: no interpolation
+            if t_next > t:
+                sol = solve_ivp(counted, (t, float(t_next)), y, method=method, rtol=rtol, atol=atol)
+                if sol.status != 0:
+                    raise SolverError(float(sol.t[-1]) if sol.t.size else t, sol.message)
+                t, y = float(t_next), sol.y[:, -1]
+            out[:, i] = y
+    except _OverBudget as exc:
+        raise SolverError(exc.t, _budget_message(f"{MAX_EVALUATIONS} evaluations ({method})")) from None
+    return out
 
 
 class _Norm:
@@ -117,10 +164,16 @@ class _Dop853:
         radius = _SpectralRadius(self.fun, t, y, f)
         self.K = np.empty((T.N_STAGES_EXTENDED, y.size), dtype=y.dtype)
         out = np.empty((y.size, grid.size), dtype=y.dtype)
-        done = 0
+        done = steps = 0
         while True:
-            if radius.rho > 0:
-                h_abs = min(h_abs, STIFF_LIMIT / radius.rho)
+            stable = STIFF_LIMIT / radius.rho if radius.rho > 0 else math.inf
+            # stability, not accuracy, holds the steps back, and for longer than the budget
+            if h_abs >= stable and steps + (grid[-1] - t) / stable > MAX_STEPS:
+                raise _Stiff()
+            h_abs = min(h_abs, stable)
+            steps += 1
+            if steps > MAX_STEPS:
+                raise SolverError(t, _budget_message(f"{MAX_STEPS} steps (DOP853)"))
             t_new, y_new, f_new, h_abs = self._accepted_step(t, y, f, h_abs, grid[-1])
             upto = int(np.searchsorted(grid, t_new, side="right"))
             if upto > done:

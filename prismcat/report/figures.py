@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from prismcat.settings import cores, report_workers
 
 DPI = 96
 ENTRY_PANEL = (5.2, 9.6)  # an entry figure's width per loss column and its height, inches
@@ -218,17 +219,11 @@ _MISSING = object()
 
 def _workers(workers: int | None, count: int) -> int:
     if workers is None:
-        env = os.environ.get("PRISMCAT_REPORT_WORKERS", "").strip()
-        if env:
-            if not env.isdigit():
-                raise ValueError(f"PRISMCAT_REPORT_WORKERS must be a number of processes, got {env!r}")
-            workers = int(env)
-        elif count < _MIN_PARALLEL:
-            return 1
-        elif hasattr(os, "sched_getaffinity"):
-            workers = len(os.sched_getaffinity(0))
-        else:
-            workers = os.cpu_count() or 1
+        workers = report_workers()
+        if workers is None:
+            if count < _MIN_PARALLEL:
+                return 1
+            workers = cores()
     return max(1, min(workers, count))
 
 

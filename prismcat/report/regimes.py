@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from prismcat.prism import all_cells
@@ -64,7 +62,3 @@ def regimes_markdown(catalog: Any, results: dict[str, Any] | None = None) -> str
         missing = [c.id for c in geometry.cells() if c.id not in have]
         lines += ["", f"Cells without an entry: {', '.join(missing) if missing else 'none'}."]
     return "\n".join(lines) + "\n"
-
-
-def load_results(path: str | Path) -> dict[str, Any]:
-    return json.loads(Path(path).read_text())

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from prismcat.display import limits_html
+from prismcat.files import OutputFolder
 from prismcat.report import figures
 from prismcat.report.prism_figure import COLOURS, cell_status
-from prismcat.validation.cache import write_atomic
+from prismcat.safehtml import sanitize
 from prismcat.validation.runner import Validation, to_records
 
 
@@ -20,26 +21,57 @@ def results_json(records: dict[str, Any]) -> str:
 
 
 def write_report(
-    v: Validation, catalog: Any, out_dir: str | Path, *, workers: int | None = None
+    v: Validation, catalog: Any, out_dir: str | Path, *, workers: int | None = None, overwrite: bool = False
 ) -> dict[str, Path]:
     """Write the three report files of a validation into ``out_dir`` (each atomically); return
     their paths."""
-    return write_records(to_records(v), catalog, out_dir, workers=workers)
+    return write_records(to_records(v), catalog, out_dir, workers=workers, overwrite=overwrite)
+
+
+REPORT_FILES = {"json": "results.json", "markdown": "report.md", "html": "report.html"}
+# how the report files of a prismcat from before the folder marker begin (they may be replaced)
+LEGACY = {
+    "results.json": b'"prismcat_version"',
+    "report.md": b"# prismcat validation report",
+    "report.html": b"<title>prismcat validation report</title>",
+}
+
+
+def report_bytes(entries: int) -> int:
+    """A generous estimate of the report's size on disk (measured: 0.2 MB an entry), to check the
+    folder's free space before a run."""
+    return 10_000_000 + 500_000 * entries
+
+
+def report_folder(path: str | Path, entries: int, overwrite: bool = False) -> OutputFolder:
+    """The report's folder, checked (before a run, and again before writing): a folder this process
+    can write, with room for the report, where no file of the user's would be replaced unless
+    ``overwrite`` (see :class:`prismcat.files.OutputFolder`)."""
+    folder = OutputFolder(path, "report", overwrite=overwrite)
+    folder.check(REPORT_FILES.values(), needed=report_bytes(entries), legacy=LEGACY)
+    return folder
 
 
 def write_records(
-    records: dict[str, Any], catalog: Any, out_dir: str | Path, *, workers: int | None = None
+    records: dict[str, Any],
+    catalog: Any,
+    out_dir: str | Path,
+    *,
+    workers: int | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Path]:
     """Write the three report files of ``records`` (a validation's ``results.json`` content, e.g.
     :func:`prismcat.validation.runner.to_records` or a saved file) into ``out_dir``, each
-    atomically; return their paths. ``workers``: processes drawing the figures (see
-    :func:`prismcat.report.figures.entry_pngs`)."""
-    out = Path(out_dir)
-    paths = {"json": out / "results.json", "markdown": out / "report.md", "html": out / "report.html"}
-    write_atomic(paths["json"], results_json(records))
-    write_atomic(paths["markdown"], markdown(records))
-    write_atomic(paths["html"], html_report(records, catalog, workers=workers))
-    return paths
+    atomically and listed in the folder's marker; return their paths. ``workers``: processes
+    drawing the figures (see :func:`prismcat.report.figures.entry_pngs`). Everything is rendered
+    before the first file is written."""
+    folder = report_folder(out_dir, len(records["entries"]), overwrite)
+    texts = {
+        "json": results_json(records),
+        "markdown": markdown(records),
+        "html": html_report(records, catalog, workers=workers),
+    }
+    return {key: folder.write(REPORT_FILES[key], text) for key, text in texts.items()}
 
 
 def _last_errors(rec: dict[str, Any], loss: str) -> str:
@@ -122,7 +154,8 @@ def _img(data: bytes | None, alt: str) -> str:
 
 
 def _status(s: str) -> str:
-    return f'<span class="{s}">{s}</span>'
+    known = s if s in ("pass", "fail", "error", "skip") else "skip"
+    return f'<span class="{known}">{html.escape(s)}</span>'
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
@@ -169,14 +202,13 @@ def html_report(records: dict[str, Any], catalog: Any, *, workers: int | None = 
             )
         )
     pngs = figures.entry_pngs([_figure_job(rec, catalog) for rec in records["entries"]], workers=workers)
+    e = html.escape
     s = records["summary"]
     parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>prismcat validation report</title>",
-        f"<style>{CSS}</style></head><body>",
         "<h1>prismcat validation report</h1>",
-        f"<p>Backend <code>{html.escape(records['backend'])}</code>, "
-        f"profile <code>{records['profile']}</code>, "
-        f"prismcat {records['prismcat_version']}: <b>{s['passed']} passed, {s['failed']} failed, "
+        f"<p>Backend <code>{e(records['backend'])}</code>, "
+        f"profile <code>{e(records['profile'])}</code>, "
+        f"prismcat {e(records['prismcat_version'])}: <b>{s['passed']} passed, {s['failed']} failed, "
         f"{s['errors']} errors</b> of {s['total']} entries "
         f"<span class='small'>(wall time {records['timing']['total_s']:.1f} s)</span>.</p>",
         *pictures,
@@ -195,42 +227,40 @@ def html_report(records: dict[str, Any], catalog: Any, *, workers: int | None = 
     for rec in records["entries"]:
         errs = f"{_last_relative(rec, 'train')} / {_last_relative(rec, 'population')}"
         parts.append(
-            f"<tr><td><a href='#{rec['id']}'>{html.escape(rec['id'])}</a></td><td>{rec['cell']}</td>"
+            f"<tr><td><a href='#{e(rec['id'])}'>{e(rec['id'])}</a></td><td>{e(rec['cell'])}</td>"
             f"<td>{_status(rec['status'])}</td>"
-            f"<td class='small'>{html.escape(_headline(rec, '; '))}</td>"
-            f"<td>{errs}</td><td>{_rates(rec)}</td>"
-            f"<td class='small'>{html.escape(rec['message'])}</td></tr>"
+            f"<td class='small'>{e(_headline(rec, '; '))}</td>"
+            f"<td>{e(errs)}</td><td>{e(_rates(rec))}</td>"
+            f"<td class='small'>{e(rec['message'])}</td></tr>"
         )
     parts.append("</table>")
     for rec, image in zip(records["entries"], pngs, strict=True):
+        parts.append(f"<section id='{e(rec['id'])}'><h2>{e(rec['id'])}: {e(rec['title'])}</h2>")
         parts.append(
-            f"<section id='{rec['id']}'><h2>{html.escape(rec['id'])}: {html.escape(rec['title'])}</h2>"
-        )
-        parts.append(
-            f"<p>Cell <code>{rec['cell']}</code> ({rec['cell_kind']}), "
-            f"file <code>{html.escape(str(rec['file']))}</code>. "
+            f"<p>Cell <code>{e(rec['cell'])}</code> ({e(rec['cell_kind'])}), "
+            f"file <code>{e(str(rec['file']))}</code>. "
             f"Status {_status(rec['status'])}.</p>"
         )
         entry = catalog.entries.get(rec["id"])
         parts.append(limits_html(entry) if entry is not None else "")
         for loss, line in rec.get("headline", {}).items():
-            parts.append(f"<p><b>{loss}</b>: {html.escape(line)}</p>")
+            parts.append(f"<p><b>{e(loss)}</b>: {e(line)}</p>")
         if rec["message"]:
-            parts.append(f"<p class='small'>{html.escape(rec['message'])}</p>")
-        checks = [
-            {"checker": c["checker"], "status": c["status"], "reason": c["message"]} for c in rec["checks"]
-        ]
-        if checks:
-            rows = "".join(
-                f"<tr><td>{c['checker']}</td><td>{_status(c['status'])}</td><td>{html.escape(c['reason'])}</td></tr>"
-                for c in checks
-            )
+            parts.append(f"<p class='small'>{e(rec['message'])}</p>")
+        rows = "".join(
+            f"<tr><td>{e(c['checker'])}</td><td>{_status(c['status'])}</td><td>{e(c['message'])}</td></tr>"
+            for c in rec["checks"]
+        )
+        if rows:
             parts.append(f"<table><tr><th>check</th><th>status</th><th>reason</th></tr>{rows}</table>")
         for c in rec["checks"]:
             if c["table"]:
-                parts.append(f"<p class='small'>{c['checker']}:</p>" + _table(c["table"]))
+                parts.append(f"<p class='small'>{e(c['checker'])}:</p>" + _table(c["table"]))
         parts.append(_img(image, f"curves of {rec['id']}"))
         parts.append("</section>")
     parts.append(f"<p class='small'>Status colours: {', '.join(f'{k} {v}' for k, v in COLOURS.items())}.</p>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    head = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>prismcat validation report</title>"
+        f"<style>{CSS}</style></head><body>"
+    )
+    return head + sanitize("\n".join(parts), data_images=True) + "\n</body></html>"

@@ -9,10 +9,12 @@ from typing import Any
 
 import numpy as np
 
+from prismcat.budget import Estimate, Limits
 from prismcat.errors import PluginError
 from prismcat.plugins import collect
+from prismcat.settings import default_max_memory
 from prismcat.simulation.base import Integrated, SimulationError, Simulator
-from prismcat.simulation.plan import Offer, final_spectrum, prepare
+from prismcat.simulation.plan import Offer, final_spectrum, memory, prepare, resolve
 from prismcat.simulation.problem import Problem, ProblemError
 
 
@@ -81,8 +83,9 @@ class SimResult:
 
         i = self.info
         return (
-            f"<p>{html.escape(repr(self))}</p><p>{i.get('backend')}, {i.get('integrator')}, "
-            f"{i.get('formulation')}, {i.get('evals')} evaluations</p>"
+            f"<p>{html.escape(repr(self))}</p><p>"
+            + html.escape(f"{i.get('backend')}, {i.get('integrator')}, {i.get('formulation')}, ")
+            + f"{i.get('evals')} evaluations</p>"
         )
 
 
@@ -166,10 +169,16 @@ def get_simulator(spec: str) -> Simulator:
 
 
 def simulate(
-    problems: Problem | Sequence[Problem], backend: str = "numpy", options: Mapping[str, Any] | None = None
+    problems: Problem | Sequence[Problem],
+    backend: str = "numpy",
+    options: Mapping[str, Any] | None = None,
+    *,
+    max_memory: float | None = None,
 ) -> list[SimResult]:
     """Run ``problems`` on ``backend`` (a name or ``NAME:KEY=VALUE,...``, plus ``options``);
-    problems differing only by seed run as one batch."""
+    problems differing only by seed run as one batch. A batch whose estimated memory is over
+    ``max_memory`` bytes (default ``$PRISMCAT_MAX_MEMORY``, else half the usable memory) is refused
+    before its data are drawn."""
     items = [problems] if isinstance(problems, Problem) else list(problems)
     sim = get_simulator(with_options(backend, options))
     family = getattr(sim, "family", "autoencoder")
@@ -181,6 +190,16 @@ def simulate(
     groups: dict[tuple, list[int]] = {}
     for i, p in enumerate(items):
         groups.setdefault(p.batch_key(), []).append(i)
+    limits = Limits(default_max_memory() if max_memory is None else max_memory)
+    offer = offer_of(sim)
+    for idx in groups.values():
+        batch = [items[i] for i in idx]
+        r = resolve(batch[0], offer)
+        p = batch[0]
+        estimate = Estimate(memory(p, r.formulation, len(batch), r.integrator.method), 0.0)
+        refused = limits.refusal(estimate, f"simulating d={p.d}, k={p.k}, n={p.n} ({len(batch)} seeds)")
+        if refused:
+            raise ProblemError(refused)
     results: list[SimResult | None] = [None] * len(items)
     for idx in groups.values():
         batch = [items[i] for i in idx]

@@ -33,7 +33,7 @@ from prismcat.simulation.base import (
     blowup_threshold,
     divergence_message,
 )
-from prismcat.simulation.plan import Prepared
+from prismcat.simulation.plan import STAGES, Prepared
 
 Array = Any
 Step = Callable[[Array, float], Array]
@@ -166,7 +166,20 @@ def host_adaptive(
     c = prepared.log_clock
     grid = np.log1p(c * times) if c else times
 
+    budget = STAGES["adaptive"] * prepared.integrator.max_steps
+    count = 0
+
     def fun(s, y):
+        nonlocal count
+        count += 1
+        if count > budget:
+            t = float(np.expm1(s) / c) if c else float(s)
+            raise SimulationError(
+                f"the adaptive integrator (DOP853) needed more than {budget} evaluations by t = {t:.6g} "
+                "(the budget of Integrator.max_steps steps): the flow is stiffer than its estimate",
+                t,
+                None,
+            )
         f = np.asarray(sim.to_numpy(rhs(sim.asarray(y.reshape(shape), dtype))), dtype=np.float64).ravel()
         return (np.expm1(s) + 1.0) / c * f if c else f
 

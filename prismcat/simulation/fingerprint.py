@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import os
 import platform
 import sys
 from functools import lru_cache
@@ -22,6 +21,7 @@ from typing import Any
 
 import prismcat
 from prismcat.errors import PluginError
+from prismcat.settings import blas_threads
 from prismcat.simulation.base import Simulator
 
 _SIMULATION = Path(__file__).resolve().parent
@@ -79,7 +79,7 @@ def environment() -> dict[str, Any]:
         "numpy": np.__version__,
         "scipy": scipy.__version__,
         "blas": _blas(),
-        "blas_threads": os.environ.get("PRISMCAT_BLAS_THREADS", "1"),
+        "blas_threads": str(blas_threads()),
         "simulation_source": source_digest(_SIMULATION, _TASKS),
     }
 

@@ -115,6 +115,8 @@ class Problem:
                 raise ProblemError(f"{name} = {v} is too large")
         if not (math.isfinite(self.sigma2) and self.sigma2 >= 0):
             raise ProblemError(f"sigma2 must be finite and >= 0, got {self.sigma2}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer) or self.seed < 0:
+            raise ProblemError(f"the seed must be a non-negative whole number, got {self.seed!r}")
         object.__setattr__(self, "times", checked_times(self.times, self.dtype))
         if self.nest is not None:
             nest = tuple(int(x) for x in self.nest)
@@ -202,14 +204,30 @@ def draw(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
     return X, W0
 
 
+MAX_NPZ_ARRAY = 2 * 10**9  # bytes of one array of a problem file (checked before it is read)
+
+
 def load_problem_npz(path: str | Path, times, **settings) -> Problem:
-    """A problem from an ``.npz`` file holding arrays ``X`` (d x n) and ``W0`` (d x k)."""
+    """A problem from an ``.npz`` file holding arrays ``X`` (d x n) and ``W0`` (d x k). Each
+    array's shape and type are read from its header and checked before its data are."""
     try:
         with np.load(path, allow_pickle=False) as f:
             missing = [a for a in ("X", "W0") if a not in f.files]
             if missing:
                 raise ProblemError(f"{path}: missing array(s) {', '.join(missing)} (need X and W0)")
+            for name in ("X", "W0"):
+                with f.zip.open(f"{name}.npy") as member:
+                    fmt = np.lib.format
+                    version = fmt.read_magic(member)
+                    header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+                    shape, _, dtype = header(member)
+                size = math.prod(shape) * dtype.itemsize
+                if len(shape) != 2 or dtype.kind not in "fiu" or size > MAX_NPZ_ARRAY:
+                    raise ProblemError(
+                        f"{path}: array {name} is {dtype} of shape {shape}: expected a real matrix of at "
+                        f"most {MAX_NPZ_ARRAY / 1e9:g} GB"
+                    )
             X, W0 = f["X"], f["W0"]
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, KeyError) as exc:
         raise ProblemError(f"{path}: cannot read problem file: {exc}") from None
     return Problem.from_arrays(X, W0, times, **settings)

@@ -3,6 +3,7 @@ pages and the API reference, and run mkdocs (material theme, mkdocstrings) on th
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from prismcat.errors import PrismcatError
+from prismcat.files import OutputFolder
 from prismcat.paths import REPO_ROOT, theory_dir
 
 HOOKS = Path(__file__).with_name("hooks.py")
@@ -33,6 +35,7 @@ GUIDES = [
     ("Writing a checker", "writing-a-checker.md"),
     ("Adding a model family", "writing-a-family.md"),
     ("Scaling out", "scale-out.md"),
+    ("Security", "security.md"),
 ]
 THEORY = [
     "index",
@@ -86,21 +89,19 @@ def notebook_markdown(path: Path) -> str:
 
 
 def _records(results: str | Path | None) -> dict[str, dict[str, Any]]:
+    from prismcat.validation.records import load_results
+
     if results is None:
         return {}
-    try:
-        data = json.loads(Path(results).read_text())
-        return {r["id"]: r for r in data["entries"]}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise PrismcatError(f"{results}: not a prismcat results.json ({exc})") from None
+    return {r["id"]: r for r in load_results(results)["entries"]}
 
 
-def assemble(docs: Path, catalog: Any, results: str | Path | None = None) -> dict[str, Any]:
-    """Write every page of the site into ``docs``; return the mkdocs navigation."""
+def assemble(docs: Path, catalog: Any, records: dict[str, dict[str, Any]]) -> list[Any]:
+    """Write every page of the site into ``docs``; return the mkdocs navigation. ``records``: the
+    results.json records by entry id (checked by :func:`prismcat.validation.records.load_results`)."""
     from prismcat.report import figures
     from prismcat.site.pages import entry_page, index_page
 
-    records = _records(results)
     repo_docs = REPO_ROOT / "docs" if REPO_ROOT is not None else None
     known = (
         {"index.md", "entries/index.md", "notebook.md"}
@@ -149,7 +150,12 @@ def assemble(docs: Path, catalog: Any, results: str | Path | None = None) -> dic
         {"Home": "index.md"},
         {"Guides": guides},
         {"Theory": [f"theory/{t}.md" for t in THEORY]},
-        {"Catalogue": ["entries/index.md", *[f"entries/{e.id}.md" for e in catalog]]},
+        {
+            "Catalogue": [
+                {"The catalogue": "entries/index.md"},
+                *[{e.id: f"entries/{e.id}.md"} for e in catalog],
+            ]
+        },
         {"API reference": [f"api/{a}.md" for a in API]},
     ]
 
@@ -203,11 +209,20 @@ def config(docs: Path, site: Path, nav: list[Any]) -> dict[str, Any]:
 
 
 def build_site(
-    output: str | Path = "site", results: str | Path | None = None, catalog: Any = None, strict: bool = True
+    output: str | Path = "site",
+    results: str | Path | None = None,
+    catalog: Any = None,
+    strict: bool = True,
+    overwrite: bool = False,
 ) -> Path:
     """Build the site into ``output`` (``index.html`` there); ``results`` adds each entry's
     validation evidence. ``strict``: a broken link or anchor, or a formula that cannot be
-    converted, fails the build."""
+    converted, fails the build.
+
+    ``output`` must be empty, new, or a site prismcat built (its marker lists the files it wrote,
+    and only those are replaced or removed); a folder holding anything else is refused before
+    anything is built, unless ``overwrite``, which replaces files of the same names and keeps the
+    rest. The site is built in a temporary folder beside ``output`` and moved in at the end."""
     try:
         from mkdocs.commands.build import build
         from mkdocs.config import load_config
@@ -217,17 +232,37 @@ def build_site(
 
     from prismcat.catalog import load_catalog
 
+    folder = OutputFolder(Path(output).resolve(), "site", overwrite=overwrite)
+    folder.check_reusable(needed=SITE_BYTES)
+    records = _records(results)
     catalog = catalog if catalog is not None else load_catalog()
-    site = Path(output).resolve()
-    with tempfile.TemporaryDirectory(prefix="prismcat-site-") as tmp:
-        docs = Path(tmp) / "docs"
+    with tempfile.TemporaryDirectory(prefix=".prismcat-site-", dir=folder.path.parent) as tmp:
+        docs, built = Path(tmp) / "docs", Path(tmp) / "site"
         docs.mkdir()
-        nav = assemble(docs, catalog, results)
+        nav = assemble(docs, catalog, records)
         cfg_file = Path(tmp) / "mkdocs.yml"
-        cfg_file.write_text(yaml.safe_dump(config(docs, site, nav), sort_keys=False))
+        cfg_file.write_text(yaml.safe_dump(config(docs, built, nav), sort_keys=False))
         cfg = load_config(str(cfg_file), strict=strict)
         try:
             build(cfg)
         except SystemExit as exc:  # mkdocs aborts a strict build this way
             raise PrismcatError(f"the site did not build: {exc}") from None
-    return site / "index.html"
+        _escape_search_index(built / "search" / "search_index.json")
+        folder.replace_with(built)
+    return folder.path / "index.html"
+
+
+SITE_BYTES = 100_000_000  # a generous bound on the site's size (measured: about 25 MB)
+
+
+def _escape_search_index(path: Path) -> None:
+    """The search index holds each page's text with its entities decoded, and the theme shows
+    matches as HTML: escape ``<``, ``>`` and ``&`` in it, so text from a catalogue stays text."""
+    if not path.is_file():
+        return
+    data = json.loads(path.read_text())
+    for doc in data.get("docs", []):
+        for key in ("title", "text"):
+            if isinstance(doc.get(key), str):
+                doc[key] = html.escape(html.unescape(doc[key]), quote=False)
+    path.write_text(json.dumps(data))

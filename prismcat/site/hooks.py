@@ -1,9 +1,12 @@
-"""mkdocs hooks of the prismcat site: formulas to MathML after each page is rendered."""
+"""mkdocs hooks of the prismcat site: formulas to MathML after each page is rendered, then the page
+through the allow-list (:mod:`prismcat.safehtml`), so no markup from a catalogue or a results file
+reaches a browser."""
 
 from __future__ import annotations
 
+from prismcat.safehtml import sanitize_page
 from prismcat.site.mathml import render_arithmatex
 
 
 def on_page_content(html, page, config, files):
-    return render_arithmatex(html, where=page.file.src_path)
+    return sanitize_page(render_arithmatex(html, where=page.file.src_path))

@@ -4,11 +4,13 @@ convergence claim, references and, given a validation's records, its evidence.""
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
 from prismcat.catalog.references import ARXIV, THEORY, THEORY_MENTION
 from prismcat.formulas.latex import entry_latex, latex_symbol, text_latex, to_latex
+from prismcat.text import escape_prose
 
 
 def reference_link(ref: str, depth: int = 1) -> str:
@@ -18,7 +20,7 @@ def reference_link(ref: str, depth: int = 1) -> str:
         return f"[{ref}](https://arxiv.org/abs/{m.group('id')})"
     if m := THEORY.match(ref):
         return _theory_link(m, up)
-    return f"`{ref}`"
+    return f"<code>{html.escape(ref)}</code>"
 
 
 def _theory_link(m: re.Match, up: str) -> str:
@@ -35,20 +37,32 @@ def _display(tex: str) -> str:
     return f"\n$$\n{tex}\n$$\n"
 
 
+def prose(text: str, depth: int = 1) -> str:
+    """Catalogue prose as Markdown for a page (:func:`prismcat.text.escape_prose`), with the theory
+    headings it names linked."""
+    return escape_prose(text, lambda plain: linkify(plain, depth))
+
+
 def _status_line(record: dict[str, Any]) -> list[str]:
-    lines = [
-        f"**Validation: {record['status']}** ({record.get('settings', {}).get('profile', '?')} profile)."
-    ]
+    """A results.json record's verdict as an HTML block (not Markdown: every field of a results file
+    is plain text, escaped)."""
+    e = html.escape
+    profile = record.get("settings", {}).get("profile", "?")
+    lines = [f"<p><strong>Validation: {e(record['status'])}</strong> ({e(str(profile))} profile).</p>"]
     if record.get("message"):
-        lines.append(f"\n> {record['message']}")
-    for loss, line in record.get("headline", {}).items():
-        lines.append(f"\n- {loss}: {line}")
-    rows = [
-        f"| {c['checker']} | {c['status']} | {c['message'].replace('|', '/')} |" for c in record["checks"]
-    ]
+        lines.append(f"<blockquote><p>{e(record['message'])}</p></blockquote>")
+    heads = "".join(f"<li>{e(loss)}: {e(line)}</li>" for loss, line in record.get("headline", {}).items())
+    if heads:
+        lines.append(f"<ul>{heads}</ul>")
+    rows = "".join(
+        f"<tr><td>{e(c['checker'])}</td><td>{e(c['status'])}</td><td>{e(c['message'])}</td></tr>"
+        for c in record["checks"]
+    )
     if rows:
-        lines += ["", "| check | status | message |", "|---|---|---|", *rows]
-    return lines
+        lines.append(
+            f"<table><thead><tr><th>check</th><th>status</th><th>message</th></tr></thead>{rows}</table>"
+        )
+    return ["", "\n".join(lines), ""]
 
 
 def entry_page(entry: Any, record: dict[str, Any] | None = None, figure: str | None = None) -> str:
@@ -58,9 +72,9 @@ def entry_page(entry: Any, record: dict[str, Any] | None = None, figure: str | N
     tex = entry_latex(entry)
     exps = ", ".join(f"{latex_symbol(k)} \\sim N^{{{v:g}}}" for k, v in entry.exponents.items())
     out = [
-        f"# {spec.title} {{#{entry.id}}}",
+        f"# {prose(spec.title)} {{#{entry.id}}}",
         "",
-        spec.summary,
+        prose(spec.summary),
         "",
         f"![the {entry.cell.id} cell on the {entry.geometry.cell_word}]({entry.id}-prism.png)"
         "{ width=320 align=right }",
@@ -68,8 +82,8 @@ def entry_page(entry: Any, record: dict[str, Any] | None = None, figure: str | N
         "| | |",
         "|---|---|",
         f"| entry | `{entry.id}` |",
-        f"| model | {entry.family.title} (`{entry.family.name}`"
-        + (f", {entry.geometry.title})" if entry.geometry.key != "prism" else ")")
+        f"| model | {prose(entry.family.title)} (`{entry.family.name}`"
+        + (f", {prose(entry.geometry.title)})" if entry.geometry.key != "prism" else ")")
         + " |",
         f"| cell | `{entry.cell.id}` ({entry.cell.kind}) |",
         f"| scaling | ${exps}$ |",
@@ -88,7 +102,7 @@ def entry_page(entry: Any, record: dict[str, Any] | None = None, figure: str | N
         if "display" in item:
             out.append(_display(item["display"]))
         if item.get("note"):
-            out.append(f"{linkify(item['note'])}\n")
+            out.append(f"{prose(item['note'])}\n")
         if item.get("convergence"):
             out.append(f"Finite-size error: ${item['convergence']}$.\n")
     for note in tex.get("notation", []):
@@ -104,9 +118,9 @@ def entry_page(entry: Any, record: dict[str, Any] | None = None, figure: str | N
     rate = f"$\\varepsilon^{{{conv.rate:g}}}$"
     out.append(f"The distance to the limit decays like {rate} with $\\varepsilon = {small_tex}$.")
     if conv.note:
-        out.append(f"\n{linkify(conv.note)}")
+        out.append(f"\n{prose(conv.note)}")
     if spec.notes:
-        out += ["", "## Notes", "", linkify(spec.notes)]
+        out += ["", "## Notes", "", prose(spec.notes)]
     if spec.references:
         out += ["", "## References", ""] + [f"- {reference_link(r)}" for r in spec.references]
     if record is not None:
@@ -129,14 +143,14 @@ def index_page(catalog: Any, records: dict[str, dict[str, Any]]) -> str:
         family = entries[0].family
         lines += [
             "",
-            f"## {family.title}: {geometry.title}",
+            f"## {prose(family.title)}: {prose(geometry.title)}",
             "",
             "| entry | cell | kind | clock | train | population | status |",
             "|---|---|---|---|---|---|---|",
         ]
         for e in entries:
             kinds = e.formula_kinds
-            status = records.get(e.id, {}).get("status", "-")
+            status = prose(records.get(e.id, {}).get("status", "-"))
             lines.append(
                 f"| [{e.id}]({e.id}.md) | {e.cell.id} | {e.cell.kind} | `{e.clock_name}` | "
                 f"{kinds.get('train') or 'absent'} | {kinds.get('population') or 'absent'} | {status} |"

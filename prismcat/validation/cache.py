@@ -20,7 +20,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from prismcat.files import write_atomic
 
 META = "__meta__"
 FORMAT = 2  # bump when the layout of a cache file changes
@@ -37,12 +38,6 @@ def content_key(*parts: Any) -> str:
     """sha256 of the canonical JSON of ``parts`` (and the cache file format)."""
     text = json.dumps([FORMAT, *parts], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 @dataclass(frozen=True)
@@ -219,20 +214,3 @@ def _read(path: Path, key: str, expected: Expected | None) -> dict[str, np.ndarr
         if not np.all(np.isfinite(a)):
             raise ValueError(f"array '{name}' holds non-finite values")
     return arrays
-
-
-def write_atomic(path: str | Path, data: str | bytes) -> None:
-    """Write a file atomically: a temporary file in the same folder, fsync, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from prismcat.errors import PrismcatError
+from prismcat.settings import default_jobs
 from prismcat.validation.tasks import Task
 
 
@@ -87,20 +88,6 @@ class InProcessExecutor:
         pass
 
 
-def default_jobs() -> int:
-    """``$PRISMCAT_JOBS``, else the number of cores this process may use."""
-    env = os.environ.get("PRISMCAT_JOBS")
-    if env:
-        try:
-            jobs = int(env)
-        except ValueError:
-            raise PrismcatError(f"PRISMCAT_JOBS must be a whole number, got {env!r}") from None
-        if jobs < 1:
-            raise PrismcatError(f"PRISMCAT_JOBS must be at least 1, got {jobs}")
-        return jobs
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def _worker_init(parent: int) -> None:
     """Workers leave Ctrl-C to the parent, which stops the pool and keeps what has finished, and
     exit by themselves if the parent dies (a kill -9 leaves no orphan computing for nobody)."""
@@ -147,9 +134,9 @@ class LocalExecutor:
     PRELOAD = ("prismcat.validation.tasks", "scipy.integrate", "scipy.linalg")
 
     def __init__(self, jobs: int | None = None, timeout: float | None = None):
-        self.jobs = jobs or default_jobs()
-        if self.jobs < 1:
-            raise PrismcatError(f"--jobs must be at least 1, got {self.jobs}")
+        self.jobs = default_jobs() if jobs is None else jobs
+        if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1:
+            raise PrismcatError(f"--jobs must be at least 1, got {self.jobs!r}")
         self.timeout = timeout
         self.pool = None
 
@@ -270,6 +257,14 @@ class DaskExecutor:
 EXECUTORS = ("local", "in-process", "dask")
 
 
+def check_executor(name: str, workers: int | None = None) -> None:
+    """Refuse an executor's settings before anything starts."""
+    if name not in EXECUTORS:
+        raise PrismcatError(f"unknown executor '{name}' ({', '.join(EXECUTORS)})")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise PrismcatError(f"--workers must be at least 1, got {workers!r}")
+
+
 def make_executor(
     name: str = "local",
     scheduler: str | None = None,
@@ -279,10 +274,11 @@ def make_executor(
 ):
     """An executor by name: ``local`` (a pool of ``jobs`` processes), ``in-process`` or ``dask``
     (``workers`` local workers, or the cluster at ``scheduler``)."""
+    check_executor(name, workers)
     if name == "local":
         return LocalExecutor(jobs, timeout)
     if name == "in-process":
         return InProcessExecutor(timeout)
     if name == "dask":
         return DaskExecutor(scheduler, workers or jobs, timeout=timeout)
-    raise PrismcatError(f"unknown executor '{name}' ({', '.join(EXECUTORS)})")
+    raise AssertionError(name)  # check_executor knows every name

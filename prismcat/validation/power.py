@@ -27,7 +27,10 @@ import numpy as np
 
 from prismcat.catalog.entry import Entry
 from prismcat.catalog.loader import Catalog
+from prismcat.settings import OptionError, RunOptions
 from prismcat.validation.cache import DiskCache
+
+DEFAULT_DELTA = 0.03  # the relative size of each perturbation (3%)
 
 
 @dataclass(frozen=True)
@@ -170,37 +173,25 @@ class PowerReport:
 def power(
     catalog: Catalog,
     ids: Sequence[str] | None = None,
-    delta: float = 0.03,
-    backend: str = "numpy",
-    profile: str = "quick",
+    *,
+    delta: float = DEFAULT_DELTA,
+    options: RunOptions | None = None,
     cache: DiskCache | None = None,
     executor: Any = None,
-    progress: bool = True,
-    seed_offset: int = 0,
-    jobs: int | None = None,
-    timeout: float | None = None,
-    seeds_per_task: int | None = None,
+    **settings: Any,
 ) -> PowerReport:
-    """Which experiment checks catch each perturbation of each formula by ``delta`` (see module)."""
-    from prismcat.validation.runner import EntryRun, checkers, measure, run_checkers, simulate
+    """Which experiment checks catch each perturbation of each formula by ``delta`` (see module);
+    ``options`` (or its fields as keywords) as for :func:`prismcat.validation.runner.validate`."""
+    from prismcat.validation.runner import EntryRun, _options, checkers, measure, run_checkers, simulate
 
-    if not 0 < delta < 1:
-        raise ValueError(f"delta must lie in (0, 1), not {delta}")
+    if isinstance(delta, bool) or not isinstance(delta, int | float) or not 0 < delta < 1:
+        raise OptionError(f"delta must lie in (0, 1), not {delta!r}")
+    run_options = _options(options, settings)
+    profile, backend, timeout = run_options.profile, run_options.backend, run_options.timeout
     t0 = time.perf_counter()
     entries = [catalog.get(i) for i in ids] if ids else list(catalog)
     entries = [e for e in entries if e.has_limit]
-    runs, tasks, sims = simulate(
-        entries,
-        backend,
-        profile,
-        cache,
-        executor,
-        progress,
-        seed_offset,
-        jobs,
-        timeout,
-        seeds_per_task=seeds_per_task,
-    )
+    runs, tasks, sims = simulate(entries, run_options, cache, executor)
     registry = {n: c for n, c in checkers().items() if c.needs_simulation}
     report = PowerReport(delta, profile, backend)
     for entry in entries:

@@ -4,9 +4,15 @@ Everything in the file is a deterministic function of the catalogue, the command
 version, except the single top-level ``timing`` field (wall-clock data and timestamps).
 """
 
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from prismcat.errors import PrismcatError
+from prismcat.files import printable, read_bounded
+
+MAX_RESULTS_BYTES = 512 * 1024 * 1024  # the whole catalogue's results.json is about 1.5 MB
 
 SCHEMA_VERSION = 3  # 3: entries of any model family (model, geometry, backend, sizes)
 
@@ -97,3 +103,24 @@ class Results(_Model):
     summary: Summary
     entries: list[EntryRecord]
     timing: dict[str, Any] = Field(description="all wall-clock data: per entry seconds, totals, timestamps")
+
+
+def load_results(path: str | Path) -> dict[str, Any]:
+    """A saved ``results.json``, checked against this schema before anything uses it (a file that
+    is missing, too large, not JSON or not a prismcat results file is a :class:`PrismcatError`
+    saying which). Its text is data: every reader escapes it."""
+    import json
+
+    raw = read_bounded(path, MAX_RESULTS_BYTES, "results file")
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise PrismcatError(f"{printable(path)}: not JSON ({exc})") from None
+    try:
+        return Results.model_validate(data).model_dump(mode="json")
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        where = ".".join(str(x) for x in err["loc"]) or "the top level"
+        raise PrismcatError(
+            f"{printable(path)}: not a prismcat results.json ({where}: {err['msg']})"
+        ) from None

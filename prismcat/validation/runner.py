@@ -17,12 +17,14 @@ from typing import Any
 import numpy as np
 
 import prismcat
+from prismcat.budget import Limits
 from prismcat.catalog.entry import Entry
 from prismcat.catalog.loader import Catalog
 from prismcat.errors import EvaluationError, Interrupted, PluginError, PrismcatError
 from prismcat.plugins import collect
+from prismcat.settings import RunOptions
 from prismcat.simulation import SimulationError
-from prismcat.simulation.api import parse_spec
+from prismcat.simulation.api import parse_spec, with_options
 from prismcat.simulation.plan import Offer
 from prismcat.validation.cache import DiskCache, content_key
 from prismcat.validation.checks import CheckContext, Checker, CheckResult, LossData, Measurement
@@ -153,46 +155,31 @@ class Validation:
 def validate(
     catalog: Catalog,
     ids: Sequence[str] | None = None,
-    backend: str = "numpy",
-    profile: str = "quick",
+    *,
+    options: RunOptions | None = None,
     cache: DiskCache | None = None,
     executor: Any = None,
-    progress: bool = True,
-    seed_offset: int = 0,
-    timeout: float | None = None,
-    seeds_per_task: int | None = None,
-    dtype: str = "float64",
-    jobs: int | None = None,
+    **settings: Any,
 ) -> Validation:
     """Validate entries ``ids`` (default: all) of ``catalog``: simulate, measure, check.
 
-    Simulations run on ``executor``, by default a pool of ``jobs`` local processes (default: every
-    core, or ``$PRISMCAT_JOBS``). ``seed_offset`` shifts every seed (a robustness check of the
-    tolerances: seeds are 0, 1, ... by default, so a given command is reproducible). Ctrl-C stops
-    the run with :class:`Interrupted`; every task finished by then is in the cache.
+    ``options`` (or the same fields as keywords, e.g. ``profile="thorough"``) say how; see
+    :class:`~prismcat.settings.RunOptions`. Simulations run on ``executor``, by default a pool of
+    ``options.jobs`` local processes. Seeds are ``seed_offset``, ``seed_offset + 1``, ... (0, 1, ...
+    by default, so a given command is reproducible). Ctrl-C stops the run with
+    :class:`Interrupted`; every task finished by then is in the cache.
     """
+    run_options = _options(options, settings)
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     t_start = time.perf_counter()
     cache = cache or DiskCache(None)
     entries = [catalog.get(i) for i in ids] if ids else list(catalog)
     registry = checkers()
     phases: dict[str, float] = {}
-    runs, tasks, sims = simulate(
-        entries,
-        backend,
-        profile,
-        cache,
-        executor,
-        progress,
-        seed_offset,
-        jobs,
-        timeout,
-        dtype,
-        seeds_per_task,
-        phases,
-    )
+    runs, tasks, sims = simulate(entries, run_options, cache, executor, phases)
     checks_s: dict[str, float] = {}
-    for entry in _bar(entries, progress, "checking"):
+    timeout = run_options.timeout
+    for entry in _bar(entries, run_options.progress, "checking"):
         run = runs[entry.id]
         t0 = time.perf_counter()
         if not run.error and run.settings is not None:
@@ -204,8 +191,8 @@ def validate(
     phases.update({f"check:{name}": v for name, v in checks_s.items()})
     return Validation(
         runs=[runs[e.id] for e in entries],
-        backend=backend,
-        profile=profile,
+        backend=run_options.backend,
+        profile=run_options.profile,
         started=started,
         seconds=time.perf_counter() - t_start,
         cache=cache.stats(),
@@ -213,35 +200,35 @@ def validate(
     )
 
 
+def _options(options: RunOptions | None, settings: dict[str, Any]) -> RunOptions:
+    """``options`` with ``settings`` (keyword fields of RunOptions) applied, checked."""
+    base = options or RunOptions()
+    return base.replace(**settings) if settings else base
+
+
 def simulate(
     entries: Sequence[Entry],
-    backend: str = "numpy",
-    profile: str = "quick",
+    options: RunOptions | None = None,
     cache: DiskCache | None = None,
     executor: Any = None,
-    progress: bool = True,
-    seed_offset: int = 0,
-    jobs: int | None = None,
-    timeout: float | None = None,
-    dtype: str = "float64",
-    seeds_per_task: int | None = None,
     phases: dict[str, float] | None = None,
 ) -> tuple[dict[str, EntryRun], list[Task], dict]:
     """Plan and simulate every entry's ladder (cached values first): the runs by entry id (with
     settings, an error where planning or simulating failed, and simulation seconds), the tasks,
     and the simulated arrays by (entry, rung, part); :func:`measure` turns them into curves."""
+    options = options or RunOptions()
     phases = {} if phases is None else phases
     cache = cache or DiskCache(None)
     t0 = time.perf_counter()
     runs: dict[str, EntryRun] = {e.id: EntryRun(e, None) for e in entries}
-    tasks = _plan(runs, backend, profile, seed_offset, dtype, seeds_per_task)
+    tasks = _plan(runs, options)
     phases["plan"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     own = executor is None
-    used = {t.backend for t in tasks} or {backend}
-    executor = executor or _default_executor(used, jobs, timeout)
+    used = {t.backend for t in tasks} or {options.backend}
+    executor = executor or _default_executor(used, options.jobs, options.timeout)
     try:
-        sims, seconds = _simulate(tasks, runs, cache, executor, progress)
+        sims, seconds = _simulate(tasks, runs, cache, executor, options.progress)
     finally:
         if own:
             executor.close()
@@ -251,14 +238,17 @@ def simulate(
     return runs, tasks, sims
 
 
-def _plan(runs, backend, profile, seed_offset, dtype, seeds_per_task) -> list[Task]:
+def _plan(runs: dict[str, EntryRun], options: RunOptions) -> list[Task]:
     """Each entry's tasks on the backend that runs its family (``backend`` for the autoencoder,
-    the family's counterpart or default for another)."""
+    the family's counterpart or default for another). A task whose estimated memory or time is
+    over the limits fails its entry here, before anything is allocated."""
+    backend = with_options(options.backend, options.options)
+    limits = Limits(options.memory_limit(), options.timeout)
     described: dict[str, tuple[dict | None, Offer | None, str]] = {}
     tasks: list[Task] = []
     for run in runs.values():
         try:
-            run.settings = settings_for(run.entry, profile, seed_offset, dtype)
+            run.settings = settings_for(run.entry, options.profile, options.seed_offset, options.dtype)
             mine = run.entry.family.backend_for(backend)
             run.backend = mine
             if mine not in described:
@@ -270,10 +260,22 @@ def _plan(runs, backend, profile, seed_offset, dtype, seeds_per_task) -> list[Ta
             if problem:
                 run.error = problem
                 continue
-            tasks.extend(plan_tasks(run.entry, run.settings, mine, seeds_per_task, fp, offer))
+            planned = plan_tasks(run.entry, run.settings, mine, options.seeds_per_task, fp, offer)
+            refused = next(filter(None, (_refusal(t, limits) for t in planned)), None)
+            if refused:
+                run.error = refused
+                continue
+            tasks.extend(planned)
         except PrismcatError as exc:
             run.error = str(exc)
     return tasks
+
+
+def _refusal(task: Task, limits: Limits) -> str | None:
+    estimate = task.family.estimate(task.problems, task.offer)
+    if estimate is None:
+        return None
+    return limits.refusal(estimate, f"simulating {task.point.label()} ({len(task.problems)} seeds)")
 
 
 def _default_executor(backends: set[str], jobs: int | None, timeout: float | None):
@@ -339,20 +341,26 @@ def _simulate(tasks, runs, cache, executor, progress):
 
 def measure(run: EntryRun, mine: list[Task], sims) -> None:
     """Fill ``run.measurements`` from the simulated arrays of its tasks ``mine`` (the entry's
-    quantities and limits at each rung), or set ``run.error``."""
+    quantities and limits at each rung), or set ``run.error``. Every rung of the ladder must be
+    there with every seed: an entry is never judged on less than its design."""
     rungs = {t.index: t.point for t in mine}
+    settings = run.settings
     try:
-        run.measurements = [
-            Measurement(
-                point,
-                normalise(
-                    run.entry,
-                    point,
-                    assemble([sims[(run.entry.id, i, t.part)] for t in mine if t.index == i]),
-                ),
+        if settings is None or len(rungs) != len(settings.ladder):
+            raise PrismcatError(
+                f"{run.entry.id}: {len(rungs)} of {len(settings.ladder) if settings else '?'} rungs were "
+                "planned: nothing is judged on part of its ladder"
             )
-            for i, point in sorted(rungs.items())
-        ]
+        measurements = []
+        for i, point in sorted(rungs.items()):
+            arrays = assemble([sims[(run.entry.id, i, t.part)] for t in mine if t.index == i])
+            seeds = len(next(iter(arrays.values())))
+            if seeds != settings.seeds:
+                raise PrismcatError(
+                    f"{run.entry.id}: {seeds} of {settings.seeds} seeds were simulated at {point.label()}"
+                )
+            measurements.append(Measurement(point, normalise(run.entry, point, arrays)))
+        run.measurements = measurements
     except PrismcatError as exc:
         run.error = str(exc)
     except Exception as exc:

@@ -22,11 +22,12 @@ def blas_threads():
     cores, reproducible only on the same machine and executor).
     """
     import contextlib
-    import os
 
     from threadpoolctl import threadpool_limits
 
-    n = int(os.environ.get("PRISMCAT_BLAS_THREADS", "1"))
+    from prismcat.settings import blas_threads as configured
+
+    n = configured()
     return threadpool_limits(n) if n > 0 else contextlib.nullcontext()
 
 

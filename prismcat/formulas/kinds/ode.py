@@ -19,6 +19,7 @@ from prismcat.formulas.base import (
     FormulaKind,
     FormulaSpec,
     IntegralSpec,
+    Name,
     Num,
     PreparedFormula,
     check_helpers,
@@ -37,9 +38,9 @@ class OdeSpec(FormulaSpec):
     """d state/d clock = rhs, state(start) = initial; the curve is ``expression`` of the state."""
 
     kind: Literal["ode"]
-    state: dict[str, Expr] = Field(description="State variables and their initial values.", min_length=1)
-    rhs: dict[str, Expr] = Field(description="Right-hand side of each state variable.")
-    integrals: dict[str, IntegralSpec] = Field(
+    state: dict[Name, Expr] = Field(description="State variables and their initial values.", min_length=1)
+    rhs: dict[Name, Expr] = Field(description="Right-hand side of each state variable.")
+    integrals: dict[Name, IntegralSpec] = Field(
         default_factory=dict, description="Named spectral integrals, usable in rhs and expression."
     )
     expression: Expr = Field(description="The limit curve as an expression of state, integrals, clock.")

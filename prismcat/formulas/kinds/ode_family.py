@@ -27,6 +27,7 @@ from prismcat.formulas.base import (
     Int,
     IntegralSpec,
     MeasureRef,
+    Name,
     Num,
     PreparedFormula,
     Spec,
@@ -71,13 +72,13 @@ class OdeFamilySpec(FormulaSpec):
     """d member(over)/d clock = rhs; couplings integrate the family; scalars accumulate."""
 
     kind: Literal["ode_family"]
-    over: str = Field("s", description="The family variable.")
-    member: str = Field("G", description="Name of one member's state.")
+    over: Name = Field("s", description="The family variable.")
+    member: Name = Field("G", description="Name of one member's state.")
     domain: DomainSpec
     initial: Expr = Field(description="Initial member value as an expression of the family variable.")
     rhs: Expr
-    couplings: dict[str, Expr] = Field(description="name: integrand f(over, member); value = its integral.")
-    scalars: dict[str, ScalarSpec] = Field(default_factory=dict)
+    couplings: dict[Name, Expr] = Field(description="name: integrand f(over, member); value = its integral.")
+    scalars: dict[Name, ScalarSpec] = Field(default_factory=dict)
     expression: Expr
     method: Method = "DOP853"
     rtol: Num = Field(1e-10, gt=0, lt=1)
