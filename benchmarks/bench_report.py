@@ -39,7 +39,8 @@ catalog = prismcat.load_catalog(catalog_dir or None)
 if mode.startswith("before"):
     from oldreport import figures, write
 else:
-    from prismcat.report import figures, write
+    from prismcat import figures
+    from prismcat.report import write
 res = {"setup_s": time.perf_counter() - t0}
 if mode.endswith("figures"):
     t = time.perf_counter(); figures.prism_png({}); res["prism_cold_s"] = time.perf_counter() - t
@@ -121,7 +122,8 @@ def small_results(entries: int, into: Path) -> Path:
     """Validate the two-entry test catalogue; repeat its entries ``entries`` times over."""
     from prismcat.catalog import load_catalog
     from prismcat.validation.cache import DiskCache
-    from prismcat.validation.runner import to_records, validate
+    from prismcat.validation.records import to_records
+    from prismcat.validation.runner import validate
 
     v = validate(load_catalog(SMALL), backend="numpy", cache=DiskCache(into / "cache"), progress=False)
     records = to_records(v)

@@ -1,41 +1,51 @@
 """prismcat: a declarative, experimentally checked catalogue of the limiting learning regimes of
-large weight-tied linear autoencoders (the prism of arXiv:2606.05335)."""
+large weight-tied linear autoencoders (the prism of arXiv:2606.05335).
 
-from prismcat.catalog import Catalog, Entry, Prediction, entry_from_data, load_catalog, load_entry
-from prismcat.errors import CatalogError, EvaluationError, ExpressionError, PrismcatError
-from prismcat.hookspecs import hookimpl
+``import prismcat`` is cheap: the public names below are imported on first use (the catalogue,
+pydantic, the simulators and scipy only when something asks for them).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.2.0"  # the one place the version is written (pyproject reads it)
 
-_API = ("validate", "where", "where_family", "simulate", "power")
+# public name -> the module that defines it
+_PUBLIC = {
+    "Catalog": "prismcat.catalog",
+    "Entry": "prismcat.catalog",
+    "Prediction": "prismcat.catalog",
+    "entry_from_data": "prismcat.catalog",
+    "load_catalog": "prismcat.catalog",
+    "load_entry": "prismcat.catalog",
+    "CatalogError": "prismcat.errors",
+    "EvaluationError": "prismcat.errors",
+    "ExpressionError": "prismcat.errors",
+    "PrismcatError": "prismcat.errors",
+    "hookimpl": "prismcat.hookspecs",
+    "RunOptions": "prismcat.settings",
+    "validate": "prismcat.api",
+    "where": "prismcat.api",
+    "where_family": "prismcat.api",
+    "simulate": "prismcat.api",
+    "power": "prismcat.api",
+}
 
 
-def __getattr__(name: str):
-    """``prismcat.validate``, ``.where``, ``.simulate``, ``.power`` (see :mod:`prismcat.api`),
-    imported on first use so that ``import prismcat`` stays light."""
-    if name in _API:
-        from prismcat import api
+def __getattr__(name: str) -> Any:
+    """The public names, imported from their modules on first use."""
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'prismcat' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-        return getattr(api, name)
-    raise AttributeError(f"module 'prismcat' has no attribute '{name}'")
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC])
 
 
-__all__ = [
-    "Catalog",
-    "CatalogError",
-    "Entry",
-    "EvaluationError",
-    "ExpressionError",
-    "Prediction",
-    "PrismcatError",
-    "__version__",
-    "entry_from_data",
-    "hookimpl",
-    "load_catalog",
-    "load_entry",
-    "power",
-    "simulate",
-    "validate",
-    "where",
-    "where_family",
-]
+__all__ = ["__version__", *_PUBLIC]

@@ -15,11 +15,21 @@ from typing import Any
 
 import numpy as np
 
+from prismcat.catalog import load_catalog
 from prismcat.errors import PrismcatError
+from prismcat.families.autoencoder import AUTOENCODER
+from prismcat.placement import FamilyPoint, Point, candidates, compare, family_candidates, family_compare
+from prismcat.registry import backend as backend_of
+from prismcat.registry import registry, with_options
 from prismcat.results import Placement, ValidationResult
-from prismcat.settings import DEFAULT_CACHE_DIR, RunOptions
+from prismcat.settings import DEFAULT_CACHE_DIR, RunOptions, positive, whole
+from prismcat.simulation import Integrator
 from prismcat.simulation.api import SimResult, simulate
+from prismcat.validation.cache import DiskCache
 from prismcat.validation.power import DEFAULT_DELTA
+from prismcat.validation.power import power as run_power
+from prismcat.validation.records import to_records
+from prismcat.validation.runner import validate as run_validation
 
 __all__ = ["SimResult", "power", "simulate", "validate", "where"]
 
@@ -27,8 +37,6 @@ DEFAULT_CACHE = DEFAULT_CACHE_DIR
 
 
 def _cache(cache: str | Path | Any | None):
-    from prismcat.validation.cache import DiskCache
-
     if isinstance(cache, DiskCache):
         return cache
     return DiskCache(None if cache is None else Path(cache))
@@ -37,8 +45,6 @@ def _cache(cache: str | Path | Any | None):
 def _selection(catalog: Any, ids: str | Sequence[str] | None) -> tuple[Any, list[str] | None]:
     """The catalogue (default: the packaged one) and the chosen ids (one id, a list, or None for
     all); an unknown id raises with a suggestion."""
-    from prismcat.catalog import load_catalog
-
     cat = catalog if catalog is not None else load_catalog()
     chosen = [ids] if isinstance(ids, str) else (list(ids) if ids else None)
     for i in chosen or []:
@@ -63,25 +69,21 @@ def validate(
     every value checked before anything runs (a bad one raises
     :class:`~prismcat.settings.OptionError`). The result holds exactly what ``results.json`` would.
     """
-    from prismcat.validation.runner import to_records
-    from prismcat.validation.runner import validate as run
 
     run_options = RunOptions(**settings)
     cat, chosen = _selection(catalog, ids)
     check_backend(cat, chosen, run_options)
-    v = run(cat, chosen, options=run_options, cache=_cache(cache), executor=executor)
+    v = run_validation(cat, chosen, options=run_options, cache=_cache(cache), executor=executor)
     return ValidationResult(to_records(v), v)
 
 
 def check_backend(catalog: Any, ids: Sequence[str] | None, options: RunOptions) -> None:
     """Refuse, before any work, a backend (with its options) that cannot run the chosen entries:
     unknown, not usable here, or given options it does not take."""
-    from prismcat.simulation.api import get_simulator, with_options
-
     spec = with_options(options.backend, options.options)
     entries = [catalog.get(i) for i in ids] if ids else list(catalog)
     for family in {id(e.family): e.family for e in entries}.values():
-        get_simulator(family.backend_for(spec))
+        backend_of(family.backend_for(spec))
 
 
 def where(
@@ -101,18 +103,16 @@ def where(
     """Place the run (d, k, n, sigma2) on the prism and rank the limits that may describe it;
     with ``simulate_run`` also simulate it and measure each candidate's distance to it."""
     _check_placement(t_max, points, top)
-    from prismcat.catalog import load_catalog
-    from prismcat.placement import Point, candidates, compare
-    from prismcat.simulation import Problem
-
     point = Point(d, k, n, sigma2)
     t = np.linspace(0.0, t_max, points)
     cat = catalog if catalog is not None else load_catalog()
     observed, sim = None, None
     if simulate_run:
-        res = simulate(Problem(d=d, k=k, n=n, sigma2=sigma2, times=tuple(t), seed=seed), backend)[0]
-        observed = {"L_train0": res.train0 * d, "L_pop0": res.population0 * d, "trS": res.trS}
-        sim = {"train": res.train, "population": res.population}
+        problems = AUTOENCODER.problems(point.sizes, None, t, Integrator(), "float64", [seed], None)
+        arrays = AUTOENCODER.run(problems, backend)
+        env = AUTOENCODER.environment(arrays, point.sizes)  # the run's losses, not per dimension
+        observed = {name: float(np.ravel(env[name])[0]) for name in ("L_train0", "L_pop0", "trS")}
+        sim = {"train": arrays["train"][0], "population": arrays["population"][0]}
     cands = candidates(cat, point, t, top=top, observed=observed)
     if sim is not None:
         compare(cands, sim["train"], sim["population"])
@@ -137,12 +137,7 @@ def where_family(
     ``simulate_run`` also simulate it and measure each candidate's distance, in the candidate's own
     quantity (e.g. L / L0)."""
     _check_placement(t_max, points, top)
-    from prismcat.catalog import load_catalog
-    from prismcat.families import get_family
-    from prismcat.placement import FamilyPoint, family_candidates, family_compare
-    from prismcat.simulation import Integrator
-
-    family = get_family(model)
+    family = registry().family(model)
     try:
         struct = family.structure_of(structure or {})
     except ValueError as exc:
@@ -161,8 +156,6 @@ def where_family(
 
 
 def _check_placement(t_max: float, points: int, top: int) -> None:
-    from prismcat.settings import positive, whole
-
     positive("--t-max (t_max)", t_max)
     whole("--points (points)", points, 2, 100_000)
     whole("--top (top)", top, 1)
@@ -180,9 +173,7 @@ def power(
     """Which formula errors of relative size ``delta`` the checks catch (a
     :class:`~prismcat.validation.power.PowerReport`); ``cache``, ``executor`` and ``settings`` as
     for :func:`validate`."""
-    from prismcat.validation.power import power as run
-
     run_options = RunOptions(**settings)
     cat, chosen = _selection(catalog, ids)
     check_backend(cat, chosen, run_options)
-    return run(cat, chosen, delta=delta, options=run_options, cache=_cache(cache), executor=executor)
+    return run_power(cat, chosen, delta=delta, options=run_options, cache=_cache(cache), executor=executor)

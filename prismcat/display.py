@@ -1,7 +1,10 @@
-"""Rich displays and plots for notebooks: HTML and Markdown for entries, predictions, simulations,
-validations and placements, and matplotlib helpers that return their axes.
+"""How the core's objects look in a notebook: HTML and Markdown for entries, predictions,
+simulations, validations and placements, and plots that return their matplotlib axes.
 
-Nothing here is needed outside a notebook; matplotlib is imported only when a plot is asked for.
+The core never imports this module: it asks the registry for a view by name
+(``registry().view("entry.html")``) and :mod:`prismcat.views` registers these functions as the
+built-in views. Every HTML display passes through the allow-list (:mod:`prismcat.safehtml`).
+matplotlib is imported only when a plot is asked for.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from prismcat.figures import cell_png, where_png
+from prismcat.formulas.latex import entry_latex
+from prismcat.mathml import MathError, mathml
 from prismcat.safehtml import sanitize
+from prismcat.status import COLOURS
 from prismcat.text import escape_prose
-
-STATUS_COLOURS = {"pass": "#2e9e44", "fail": "#d62728", "error": "#ff8c00", "skip": "#888888"}
 
 
 class Html(str):
@@ -25,8 +30,11 @@ class Html(str):
 
 
 def badge(status: str) -> Html:
-    known = status if status in STATUS_COLOURS else "skip"
-    return Html(f"<span class='status-{known}'><b>{html.escape(status)}</b></span>")
+    colour = COLOURS.get(status, COLOURS["skip"])
+    return Html(
+        f"<span style='color:white;background:{colour};padding:0 0.4em;border-radius:3px'>"
+        f"{html.escape(status)}</span>"
+    )
 
 
 def table_html(rows: list[list[str]], header: list[str]) -> str:
@@ -55,10 +63,6 @@ def png_html(data: bytes, alt: str, width: int | None = None) -> str:
 
 def entry_html(entry: Any) -> str:
     """An entry: title, summary, its cell on a small prism, parameters, its limits as MathML."""
-    from prismcat.formulas.latex import entry_latex
-    from prismcat.report.figures import cell_png
-    from prismcat.site.mathml import mathml
-
     spec = entry.spec
     tex = entry_latex(entry)
     e = html.escape
@@ -82,9 +86,6 @@ def entry_html(entry: Any) -> str:
 def limits_html(entry: Any, tex: dict[str, Any] | None = None, notes: bool = False) -> str:
     """Each loss's limit as MathML (its LaTeX source if a formula cannot be converted) and, with
     ``notes``, the reason a loss has none; for the notebook displays and the HTML report."""
-    from prismcat.formulas.latex import entry_latex
-    from prismcat.site.mathml import MathError, mathml
-
     out = []
     for loss, item in (tex or entry_latex(entry))["losses"].items():
         if item.get("kind") and "display" in item:
@@ -99,8 +100,6 @@ def limits_html(entry: Any, tex: dict[str, Any] | None = None, notes: bool = Fal
 
 
 def entry_markdown(entry: Any) -> str:
-    from prismcat.formulas.latex import entry_latex
-
     tex = entry_latex(entry)
     lines = [
         f"### {escape_prose(entry.spec.title)} (`{entry.id}`, {entry.cell.kind} `{entry.cell.id}`)",
@@ -112,6 +111,69 @@ def entry_markdown(entry: Any) -> str:
         if item.get("kind") and "display" in item:
             lines += [f"**{loss}**", "", f"$$\n{item['display']}\n$$", ""]
     return "\n".join(lines)
+
+
+def prediction_html(pred: Any) -> str:
+    """A prediction: its parameters and a few rows of its curves."""
+    idx = np.unique(np.linspace(0, pred.t.size - 1, min(pred.t.size, 6)).round().astype(int))
+    rows = [
+        [
+            f"{pred.t[i]:.4g}",
+            f"{pred.train[i]:.6g}",
+            "-" if pred.population is None else f"{pred.population[i]:.6g}",
+        ]
+        for i in idx
+    ]
+    head = f"<p>{html.escape(repr(pred))}</p>"
+    return sanitize(head + table_html(rows, [pred.clock, "train", "population"]))
+
+
+def simresult_html(res: Any) -> str:
+    i = res.info
+    return sanitize(
+        f"<p>{html.escape(repr(res))}</p><p>"
+        + html.escape(f"{i.get('backend')}, {i.get('integrator')}, {i.get('formulation')}, ")
+        + f"{i.get('evals')} evaluations</p>"
+    )
+
+
+def entry_result_html(res: Any) -> str:
+    e = html.escape
+    rows = [[c["checker"], badge(c["status"]), c["message"]] for c in res.record["checks"]]
+    lines = "".join(f"<p><b>{e(k)}</b>: {e(v)}</p>" for k, v in res.headline.items())
+    return sanitize(
+        f"<h4>{e(res.id)} {badge(res.status)}</h4>{lines}" + table_html(rows, ["check", "status", "message"])
+    )
+
+
+def validation_html(res: Any) -> str:
+    rows, header = res.table()
+    rows = [[r[0], r[1], badge(r[2]), r[3]] for r in rows]
+    head = f"<p><b>prismcat validation</b>: {html.escape(res.summary())}</p>"
+    return sanitize(head + table_html(rows, header))
+
+
+def validation_markdown(res: Any) -> str:
+    rows, header = res.table()
+    return f"**prismcat validation**: {res.summary()}\n\n" + table_markdown(rows, header)
+
+
+def placement_html(place: Any) -> str:
+    return sanitize(
+        f"<p>{html.escape(place.headline())}</p>"
+        + table_html(place.rows(), ["candidate", "score", "distance", "note"])
+        + png_html(placement_png(place), "the run on the prism", 640),
+        data_images=True,
+    )
+
+
+def placement_markdown(place: Any) -> str:
+    rows = table_markdown(place.rows(), ["candidate", "score", "distance", "note"])
+    return place.headline() + "\n\n" + rows
+
+
+def placement_png(place: Any) -> bytes:
+    return where_png(place.point, place.strength, place.candidates, place.t, place.simulation)
 
 
 # -- plots ------------------------------------------------------------------------------------
@@ -180,5 +242,45 @@ def plot_record(record: dict[str, Any], loss: str = "train", ax: Any = None):
     if last and last.get("limit") is not None:
         ax.plot(clock, last["limit"], "k--", lw=1.5, label="limit")
     ax.set_title(f"{record['id']} ({loss}): {record['status']}", fontsize=9)
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_entry(entry: Any, params: Any = None, times: Any = None, ax: Any = None, observed: Any = None):
+    """An entry's limit curves at ``params`` on ``times`` of its clock (default: its validation
+    window), with ``observed`` over them."""
+    if times is None:
+        v = entry.spec.validation
+        times = np.linspace(v.start, v.horizon, 61)
+    pred = entry.predict(np.asarray(times, dtype=float), dict(params or {}))
+    return plot_prediction(pred, ax, observed)
+
+
+def plot_simresult(res: Any, ax: Any = None):
+    """L_train/d and L_pop/d of a simulated run against model time."""
+    ax = _axes(ax)
+    ax.plot(res.t, res.train, label="L_train / d")
+    ax.plot(res.t, res.population, "--", label="L_pop / d")
+    p = res.problem
+    ax.set_title(
+        f"d={p.d} k={p.k} n={p.n} sigma2={p.sigma2:g} seed={p.seed} ({res.info.get('backend')})",
+        fontsize=9,
+    )
+    ax.set_xlabel("t")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_placement(place: Any, ax: Any = None, loss: str = "train"):
+    """The candidates' predicted per-dimension losses (and the simulated run, if any)."""
+    ax = _axes(ax)
+    for c in place.candidates:
+        curve = getattr(c, loss)
+        if curve is not None:
+            ax.plot(place.t, curve, label=f"{c.entry.id} ({c.score:.2f})")
+    if place.simulation is not None:
+        ax.plot(place.t, place.simulation[loss], "k.", ms=3, label="simulated run")
+    ax.set_xlabel("t")
+    ax.set_ylabel(f"L_{'train' if loss == 'train' else 'pop'} / d")
     ax.legend(fontsize=7)
     return ax

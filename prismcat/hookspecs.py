@@ -71,6 +71,17 @@ def register_checkers(register: Callable[[Any], None]) -> None:
 
 
 @hookspec
+def register_views(register: Callable[[Any], None]) -> None:
+    """Register views (:class:`prismcat.registry.View`): how the core's objects show themselves
+    (``entry.html``, ``prediction.plot``, ``validation.report``, ...). The built-in ones come from
+    :mod:`prismcat.display`; the core asks the registry for a view by name and never imports the
+    code that draws.
+
+    :param register: call ``register(view)`` once per view.
+    """
+
+
+@hookspec
 def register_families(register: Callable[[Any], None]) -> None:
     """Register model families (:class:`prismcat.families.base.ModelFamily`): a family's size
     variables, canonical ratios, the geometry of its cells, how it builds and runs finite-size

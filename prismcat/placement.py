@@ -21,6 +21,7 @@ import numpy as np
 
 from prismcat.catalog.entry import LOSSES, Entry
 from prismcat.errors import EvaluationError, PrismcatError
+from prismcat.families.autoencoder import AUTOENCODER
 from prismcat.prism import Cell, extremeness
 
 EXTREME = math.log(10.0)
@@ -132,7 +133,7 @@ def predict_losses(entry: Entry, point: Point, t: np.ndarray, observed: dict[str
         other = "L_pop" if name == "L_train" else "L_train"
         a0 = float(q({**base, name: np.float64(0.0), other: np.float64(0.0)}))
         b1 = float(q({**base, name: np.float64(1.0), other: np.float64(0.0)})) - a0
-        out[loss] = (values - a0) / b1 / point.d
+        out[loss] = (values - a0) / b1 / AUTOENCODER.loss_scale(point.sizes)
     return params, out["train"], out["population"]
 
 

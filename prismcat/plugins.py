@@ -21,15 +21,18 @@ from typing import Any
 
 import pluggy
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from prismcat import hookspecs
+from prismcat import __version__, hookspecs
+from prismcat.settings import ENV_LOAD_PLUGINS
 
 BUILTIN_PLUGINS = (
     "prismcat.formulas.builtin",
     "prismcat.families.autoencoder",
     "prismcat.simulators",
     "prismcat.checkers",
+    "prismcat.views",
 )
 REGISTER_HOOKS = (
     "register_formula_kinds",
@@ -37,6 +40,7 @@ REGISTER_HOOKS = (
     "register_families",
     "register_simulators",
     "register_checkers",
+    "register_views",
 )
 
 
@@ -78,30 +82,42 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+DISTRIBUTION = "prismcat-regimes"  # prismcat's name on the package index (import name: prismcat)
+OTHER_PROJECT = "prismcat"  # the index's unrelated project of that name
+
+
 def supported_range(dist: metadata.Distribution | None) -> str | None:
     """The prismcat specifier a distribution requires ('' for any version, None if it does not
-    require prismcat at all)."""
+    require prismcat-regimes at all)."""
     for line in (dist.requires or []) if dist is not None else []:
         try:
             req = Requirement(line)
         except InvalidRequirement:
             continue
-        if canonicalize_name(req.name) == "prismcat" and (
+        if canonicalize_name(req.name) == DISTRIBUTION and (
             req.marker is None or req.marker.evaluate({"extra": ""})
         ):
             return str(req.specifier)
     return None
 
 
+def requires_other_project(dist: metadata.Distribution | None) -> bool:
+    """Whether a distribution requires ``prismcat``: the package index's unrelated project."""
+    for line in (dist.requires or []) if dist is not None else []:
+        try:
+            if canonicalize_name(Requirement(line).name) == OTHER_PROJECT:
+                return True
+        except InvalidRequirement:
+            continue
+    return False
+
+
 def version_problem(supports: str | None) -> str | None:
     """Why a plugin supporting ``supports`` cannot run with this prismcat (None if it can)."""
-    from packaging.specifiers import SpecifierSet
-
-    from prismcat import __version__
-
     if supports is None:
         return (
-            "does not declare which prismcat versions it supports (add 'prismcat>=X,<Y' to its dependencies)"
+            f"does not declare which prismcat versions it supports (add '{DISTRIBUTION}>=X,<Y' to its "
+            "dependencies)"
         )
     if __version__ not in SpecifierSet(supports, prereleases=True):
         return f"supports prismcat {supports}, but this is prismcat {__version__}: upgrade one of them"
@@ -109,14 +125,34 @@ def version_problem(supports: str | None) -> str | None:
 
 
 def _selected(name: str) -> bool:
-    chosen = os.environ.get("PRISMCAT_LOAD_PLUGINS")
+    chosen = os.environ.get(ENV_LOAD_PLUGINS)
     return chosen is None or name in {n.strip() for n in chosen.split(",") if n.strip()}
 
 
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager that counts changes (``generation``): the registry collects what the
+    plugins register once per generation, so registering or unregistering a plugin at run time is
+    seen at once and nothing else makes the hooks run again."""
+
+    generation = 0
+
+    def register(self, plugin: Any, name: str | None = None) -> str | None:
+        self.generation += 1
+        return super().register(plugin, name)
+
+    def unregister(self, plugin: Any = None, name: str | None = None) -> Any:
+        self.generation += 1
+        return super().unregister(plugin, name)
+
+    def set_blocked(self, name: str) -> None:
+        self.generation += 1
+        super().set_blocked(name)
+
+
 @lru_cache(maxsize=1)
-def plugin_manager() -> pluggy.PluginManager:
+def plugin_manager() -> PluginManager:
     """The process-wide plugin manager (built-ins, then the ``prismcat`` entry-point group)."""
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm = PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     for name in BUILTIN_PLUGINS:
         pm.register(importlib.import_module(name), name=name)
@@ -134,6 +170,11 @@ def plugin_manager() -> pluggy.PluginManager:
             supports=supported_range(dist),
         )
         problem = version_problem(info.supports)
+        if problem is not None and requires_other_project(dist):
+            problem = (
+                f"it requires '{OTHER_PROJECT}', the package index's unrelated project of that name; "
+                f"prismcat is distributed as '{DISTRIBUTION}': declare '{DISTRIBUTION}>=X,<Y'"
+            )
         if problem is not None:  # reported, never imported
             info.errors.append(f"not loaded: {problem}")
             continue
@@ -233,9 +274,7 @@ def failures(pm: pluggy.PluginManager | None = None) -> list[PluginInfo]:
     return [i for i in _INFO.values() if i.errors and (i.name in live or i.source == "entry point")]
 
 
-def formula_kinds(pm: pluggy.PluginManager | None = None) -> dict[str, Any]:
-    return collect("register_formula_kinds", pm)
-
-
-def measures(pm: pluggy.PluginManager | None = None) -> dict[str, Any]:
-    return collect("register_measures", pm)
+def sources(hook_name: str) -> dict[str, str]:
+    """Who registered each name through ``hook_name``: "builtin", "entry point" or "runtime"."""
+    short = hook_name.removeprefix("register_")
+    return {name: info.source for info in _INFO.values() for name in info.registers.get(short, [])}

@@ -18,29 +18,14 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
+from prismcat.scaling import Number, exact
+
 DATA_FACES = ("large-data", "small-data")
 TRIANGLE_FACES = ("mean-field", "narrow-latent", "free")
 FACES = DATA_FACES + TRIANGLE_FACES
 RAYS: dict[str, tuple[int, int]] = {"narrow-latent": (-1, 0), "mean-field": (1, -1), "free": (0, 1)}
 INTERIOR = "interior"
 KIND_BY_SIZE = {0: "interior", 1: "face", 2: "edge", 3: "vertex"}
-
-Number = int | float | Fraction
-
-
-def exact(x: Number) -> Fraction:
-    """An exact fraction for an exponent written in YAML (0.5 -> 1/2, not 0.5000000001; a float
-    within 1e-12 of a fraction with denominator <= 1000 is that fraction: -0.6666666666666666 is
-    -2/3)."""
-    if isinstance(x, Fraction):
-        return x
-    if isinstance(x, float):
-        if not math.isfinite(x):
-            raise ValueError(f"exponent must be finite, got {x}")
-        written = Fraction(repr(x))
-        simple = written.limit_denominator(1000)  # -0.6666666666666666 is -2/3, as meant
-        return simple if abs(simple - written) < 1e-12 else written
-    return Fraction(x)
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,21 @@ from typing import Any
 
 import pytest
 
+from prismcat.catalog.loader import load_catalog
+from prismcat.settings import DEFAULT_CACHE_DIR, PROFILES, OptionError, RunOptions
+from prismcat.validation.cache import DiskCache
+from prismcat.validation.runner import validate
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("prismcat")
-    group.addoption("--prismcat-backend", default="numpy", help="simulator backend for catalogue items")
-    group.addoption("--prismcat-profile", default="quick", choices=["quick", "thorough"])
+    defaults = RunOptions(progress=False)
+    group.addoption(
+        "--prismcat-backend",
+        default=defaults.backend,
+        help="simulator backend for catalogue items (NAME[:KEY=VALUE,...])",
+    )
+    group.addoption("--prismcat-profile", default=defaults.profile, choices=list(PROFILES))
     group.addoption("--prismcat-no-cache", action="store_true", help="recompute simulated curves")
     group.addoption(
         "--prismcat-jobs",
@@ -26,6 +36,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="worker processes per catalogue item (default 1: simulate in the test process; "
         "pytest-xdist's -n spreads the items themselves)",
     )
+
+
+def run_options(config: pytest.Config) -> RunOptions:
+    """The run settings of this pytest session's ``--prismcat-*`` options (checked up front)."""
+    return RunOptions(
+        backend=config.getoption("prismcat_backend"),
+        profile=config.getoption("prismcat_profile"),
+        jobs=config.getoption("prismcat_jobs"),
+        progress=False,
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        run_options(config)
+    except OptionError as exc:  # a bad option stops the session before any item runs
+        text = str(exc)  # the settings name the CLI's flags; this session's flags are prefixed
+        raise pytest.UsageError("--prismcat-" + text[2:] if text.startswith("--") else text) from None
 
 
 def _looks_like_entry(path: Path) -> bool:
@@ -57,10 +85,6 @@ class CatalogueFailure(Exception):
 
 class EntryItem(pytest.Item):
     def runtest(self) -> None:
-        from prismcat.catalog.loader import load_catalog
-        from prismcat.validation.cache import DiskCache
-        from prismcat.validation.runner import validate
-
         root = _catalogue_root(self.path)
         cat = load_catalog(root)
         mine = [e for e in cat if Path(e.file or "").resolve() == self.path.resolve()]
@@ -71,17 +95,9 @@ class EntryItem(pytest.Item):
             raise CatalogueFailure("\n".join(problems) or "the file holds no valid entry")
         cfg = self.config
         cache = DiskCache(
-            None if cfg.getoption("prismcat_no_cache") else Path(cfg.rootpath) / ".prismcat-cache"
+            None if cfg.getoption("prismcat_no_cache") else Path(cfg.rootpath) / DEFAULT_CACHE_DIR
         )
-        v = validate(
-            cat,
-            [mine[0].id],
-            backend=cfg.getoption("prismcat_backend"),
-            profile=cfg.getoption("prismcat_profile"),
-            jobs=cfg.getoption("prismcat_jobs"),
-            cache=cache,
-            progress=False,
-        )
+        v = validate(cat, [mine[0].id], options=run_options(cfg), cache=cache)
         run = v.runs[0]
         self.user_properties.append(("status", run.status))
         if run.status != "pass":

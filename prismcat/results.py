@@ -4,23 +4,18 @@ a short ``repr``, rich notebook displays and a ``plot()`` that returns matplotli
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from prismcat.display import badge, plot_record, table_html, table_markdown
-from prismcat.safehtml import sanitize
-
-
-def _pandas():
-    try:
-        import pandas as pd
-    except ImportError:
-        raise ImportError("to_frame() needs pandas: pip install 'prismcat[notebook]'") from None
-    return pd
+from prismcat.catalog import load_catalog
+from prismcat.optional import pandas
+from prismcat.placement import best_fit
+from prismcat.registry import registry
+from prismcat.settings import DEFAULT_FAMILY
+from prismcat.validation.records import load_results
 
 
 @dataclass
@@ -40,19 +35,13 @@ class EntryResult:
 
     def plot(self, loss: str = "train", ax: Any = None):
         """The seed band and mean at every size of the ladder, and the limit."""
-        return plot_record(self.record, loss, ax)
+        return registry().view("entry_result.plot")(self.record, loss, ax)
 
     def __repr__(self) -> str:
         return f"<EntryResult {self.id}: {self.status}>"
 
     def _repr_html_(self) -> str:
-        e = html.escape
-        rows = [[c["checker"], badge(c["status"]), c["message"]] for c in self.record["checks"]]
-        lines = "".join(f"<p><b>{e(k)}</b>: {e(v)}</p>" for k, v in self.headline.items())
-        return sanitize(
-            f"<h4>{e(self.id)} {badge(self.status)}</h4>{lines}"
-            + table_html(rows, ["check", "status", "message"])
-        )
+        return registry().view("entry_result.html")(self)
 
 
 @dataclass
@@ -65,8 +54,6 @@ class ValidationResult:
     @classmethod
     def read(cls, path: str | Path) -> ValidationResult:
         """A saved ``results.json`` (checked against its schema)."""
-        from prismcat.validation.records import load_results
-
         return cls(load_results(path))
 
     @property
@@ -103,24 +90,22 @@ class ValidationResult:
 
     def to_frame(self):
         """One row per entry: cell, status, the headline per loss, each check's status, the reason."""
-        return _pandas().DataFrame(self.rows()).set_index("entry")
+        return pandas().DataFrame(self.rows()).set_index("entry")
 
     def write_report(
         self, out_dir: str | Path, catalog: Any = None, *, overwrite: bool = False
     ) -> dict[str, Path]:
         """The HTML, Markdown and JSON report files (as ``prismcat validate --report``); a file of
         the same name that prismcat did not write is replaced only if ``overwrite``."""
-        from prismcat.catalog import load_catalog
-        from prismcat.report.write import write_records
-
         cat = catalog if catalog is not None else load_catalog()
-        return write_records(self.records, cat, out_dir, overwrite=overwrite)
+        return registry().view("validation.report")(self.records, cat, out_dir, overwrite=overwrite)
 
     def plot(self, entry_id: str | None = None, loss: str = "train", ax: Any = None):
         """One entry's curves (the first one by default)."""
         return (self[entry_id] if entry_id else self.entries[0]).plot(loss, ax)
 
-    def _summary(self) -> str:
+    def summary(self) -> str:
+        """One line: how many passed, failed and errored, on which backend and profile."""
         s = self.records["summary"]
         return (
             f"{s['passed']} passed, {s['failed']} failed, {s['errors']} errors of {s['total']} "
@@ -128,9 +113,10 @@ class ValidationResult:
         )
 
     def __repr__(self) -> str:
-        return f"<ValidationResult {self._summary()}>"
+        return f"<ValidationResult {self.summary()}>"
 
-    def _table(self) -> tuple[list[list[str]], list[str]]:
+    def table(self) -> tuple[list[list[str]], list[str]]:
+        """One row per entry (id, cell, status, headline or reason) and the header."""
         rows = [
             [e.id, e.record["cell"], e.status, "; ".join(e.headline.values()) or e.message]
             for e in self.entries
@@ -138,15 +124,10 @@ class ValidationResult:
         return rows, ["entry", "cell", "status", "headline"]
 
     def _repr_html_(self) -> str:
-        rows, header = self._table()
-        rows = [[r[0], r[1], badge(r[2]), r[3]] for r in rows]
-        return sanitize(
-            f"<p><b>prismcat validation</b>: {html.escape(self._summary())}</p>" + table_html(rows, header)
-        )
+        return registry().view("validation.html")(self)
 
     def _repr_markdown_(self) -> str:
-        rows, header = self._table()
-        return f"**prismcat validation**: {self._summary()}\n\n" + table_markdown(rows, header)
+        return registry().view("validation.markdown")(self)
 
 
 @dataclass
@@ -163,8 +144,6 @@ class Placement:
     @property
     def best(self) -> Any:
         """The candidate that describes the run best (closest, else highest score), or None."""
-        from prismcat.placement import best_fit
-
         return best_fit(self.candidates)
 
     def to_json(self) -> dict[str, Any]:
@@ -172,7 +151,7 @@ class Placement:
         p = self.point
         best = self.best
         return {
-            "model": getattr(getattr(p, "family", None), "name", "autoencoder"),
+            "model": getattr(getattr(p, "family", None), "name", DEFAULT_FAMILY),
             "sizes": dict(p.sizes)
             if hasattr(p, "family")
             else {"d": p.d, "k": p.k, "n": p.n, "sigma2": p.sigma2},
@@ -197,31 +176,18 @@ class Placement:
             }
             for c in self.candidates
         ]
-        return _pandas().DataFrame(rows).set_index("candidate")
+        return pandas().DataFrame(rows).set_index("candidate")
 
     def png(self) -> bytes:
         """The figure of ``prismcat where --figure``: the point on the prism and the candidates' curves."""
-        from prismcat.report.figures import where_png
-
-        return where_png(self.point, self.strength, self.candidates, self.t, self.simulation)
+        return registry().view("placement.png")(self)
 
     def plot(self, ax: Any = None, loss: str = "train"):
         """The candidates' predicted per-dimension losses (and the simulated run, if any)."""
-        from prismcat.display import _axes
+        return registry().view("placement.plot")(self, ax, loss)
 
-        ax = _axes(ax)
-        for c in self.candidates:
-            curve = getattr(c, loss)
-            if curve is not None:
-                ax.plot(self.t, curve, label=f"{c.entry.id} ({c.score:.2f})")
-        if self.simulation is not None:
-            ax.plot(self.t, self.simulation[loss], "k.", ms=3, label="simulated run")
-        ax.set_xlabel("t")
-        ax.set_ylabel(f"L_{'train' if loss == 'train' else 'pop'} / d")
-        ax.legend(fontsize=7)
-        return ax
-
-    def _rows(self) -> list[list[str]]:
+    def rows(self) -> list[list[str]]:
+        """One row per candidate: id, score, distance to the run, note."""
         return [
             [
                 c.entry.id,
@@ -232,7 +198,8 @@ class Placement:
             for c in self.candidates
         ]
 
-    def _headline(self) -> str:
+    def headline(self) -> str:
+        """The run's ratios, what it is far toward, and the best candidate, in one line."""
         r = self.point.ratios
         far = ", ".join(f"{f} {v:.2f}" for f, v in self.strength.items() if v > 0) or "nothing extreme"
         best = self.best
@@ -242,21 +209,10 @@ class Placement:
         )
 
     def __repr__(self) -> str:
-        return f"<Placement {self._headline()}>"
+        return f"<Placement {self.headline()}>"
 
     def _repr_html_(self) -> str:
-        from prismcat.display import png_html
-
-        return sanitize(
-            f"<p>{html.escape(self._headline())}</p>"
-            + table_html(self._rows(), ["candidate", "score", "distance", "note"])
-            + png_html(self.png(), "the run on the prism", 640),
-            data_images=True,
-        )
+        return registry().view("placement.html")(self)
 
     def _repr_markdown_(self) -> str:
-        return (
-            self._headline()
-            + "\n\n"
-            + table_markdown(self._rows(), ["candidate", "score", "distance", "note"])
-        )
+        return registry().view("placement.markdown")(self)

@@ -3,10 +3,11 @@
 Catalogue text and results files are untrusted: renderers escape them, and then the finished HTML
 is cleaned by ammonia (the Rust sanitiser, through its Python binding ``nh3``) against an
 allow-list: the document and table tags our pages use, MathML's presentation tags, and a few
-attributes. Whatever is not on the list goes (scripts with their content, event handlers, styles,
-frames, forms, SVG), and links and images may only point to http(s), mailto or relative
-addresses; the report's embedded figures may be ``data:image/png``. A deny-list would have to
-know every trick; an allow-list only what we write.
+attributes. Whatever is not on the list goes (scripts with their content, event handlers, style
+sheets, every style property but a few colours and paddings, frames, forms, SVG), and links and
+images may only point to http(s), mailto or relative addresses; the report's embedded figures may
+be ``data:image/png``. A deny-list would have to know every trick; an allow-list only what we
+write.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ _MATH_ATTRIBUTES = {
     "data-latex",
 }  # fmt: skip
 ATTRIBUTES: dict[str, set[str]] = {
-    "*": {"class", "id", "title", "lang", "dir", "aria-label", "aria-hidden", "role"},
+    "*": {"class", "id", "title", "lang", "dir", "aria-label", "aria-hidden", "role", "style"},
     "a": {"href", "name"},
     "img": {"src", "alt", "width", "height", "align", "loading"},
     "td": {"colspan", "rowspan", "align"},
@@ -47,6 +48,11 @@ ATTRIBUTES: dict[str, set[str]] = {
     **{tag: set(_MATH_ATTRIBUTES) for tag in _MATHML},
 }
 SCHEMES = {"http", "https", "mailto"}
+# inline styles keep only these properties (a status badge's colours; nothing that positions or
+# hides content, loads a resource or overlays the page)
+STYLE_PROPERTIES = {
+    "color", "background", "background-color", "padding", "border-radius", "font-weight", "text-align",
+}  # fmt: skip
 
 
 def _images_only(tag: str, attribute: str, value: str) -> str | None:
@@ -67,6 +73,7 @@ def sanitize(html: str, *, data_images: bool = False) -> str:
         attribute_filter=_images_only if data_images else None,
         link_rel=None,
         strip_comments=True,
+        filter_style_properties=STYLE_PROPERTIES,
     )
 
 
@@ -98,4 +105,5 @@ def sanitize_page(html: str) -> str:
         url_schemes=SCHEMES,
         link_rel=None,
         strip_comments=True,
+        filter_style_properties=STYLE_PROPERTIES,
     )

@@ -14,9 +14,23 @@ import numpy as np
 
 from prismcat.errors import ExpressionError
 from prismcat.formulas.expr import parse
-from prismcat.prism import exact
 
-SIZES = ("d", "k", "n", "sigma2")
+Number = int | float | Fraction
+
+
+def exact(x: Number) -> Fraction:
+    """An exact fraction for an exponent written in YAML (0.5 -> 1/2, not 0.5000000001; a float
+    within 1e-12 of a fraction with denominator <= 1000 is that fraction: -0.6666666666666666 is
+    -2/3)."""
+    if isinstance(x, Fraction):
+        return x
+    if isinstance(x, float):
+        if not math.isfinite(x):
+            raise ValueError(f"exponent must be finite, got {x}")
+        written = Fraction(repr(x))
+        simple = written.limit_denominator(1000)  # -0.6666666666666666 is -2/3, as meant
+        return simple if abs(simple - written) < 1e-12 else written
+    return Fraction(x)
 
 
 @dataclass(frozen=True)
@@ -41,13 +55,13 @@ class Monomial:
         return sum((p * scaling[s] for s, p in self.powers.items()), Fraction(0))
 
 
-def monomial(text: str, sizes: tuple[str, ...] = SIZES) -> Monomial:
+def monomial(text: str, sizes: tuple[str, ...]) -> Monomial:
     """Read ``text`` (``k / d``, ``sigma2 * d``, ``sqrt(n / d)``) as a monomial in ``sizes``
     (default: the autoencoder's)."""
     return _mono(parse(text), text, sizes)
 
 
-def _mono(node: ast.AST, text: str, sizes: tuple[str, ...] = SIZES) -> Monomial:
+def _mono(node: ast.AST, text: str, sizes: tuple[str, ...]) -> Monomial:
     off = getattr(node, "col_offset", None)
     if (
         isinstance(node, ast.Constant)
@@ -90,17 +104,13 @@ def _mono(node: ast.AST, text: str, sizes: tuple[str, ...] = SIZES) -> Monomial:
     )
 
 
-def canonical_mismatch(
-    name: str, mono: Monomial, ratios: dict[str, str] | None = None, family: str = "autoencoder"
-) -> str | None:
-    """If ``name`` is one of the family's canonical ratios (default: the autoencoder's gamma,
-    alpha, a, u), say how ``mono`` differs from its one allowed definition."""
-    if ratios is None:
-        ratios = {"gamma": "k / d", "alpha": "n / d", "a": "sigma2 * d", "u": "sigma2 * k"}
+def canonical_mismatch(name: str, mono: Monomial, ratios: Mapping[str, str], family: str) -> str | None:
+    """If ``name`` is one of the family's canonical ratios (``ratios``: name -> its one allowed
+    definition, e.g. the autoencoder's gamma = k / d), say how ``mono`` differs from it."""
     canon = ratios.get(name)
     if canon is None:
         return None
-    sizes = tuple(mono.powers) or SIZES
+    sizes = tuple(mono.powers)
     want = monomial(canon, tuple(dict.fromkeys((*sizes, *_names(canon)))))
     if mono.exponents() != want.exponents() or mono.coefficient != want.coefficient:
         return f"'{name}' is a canonical ratio and must be defined as {canon} (the {family} family)"
@@ -115,8 +125,8 @@ def solve_sizes(
     N: float,
     scaling: Mapping[str, Fraction],
     fixed: Mapping[str, tuple[Monomial, float]],
-    base: Mapping[str, float] | None = None,
-    sizes: tuple[str, ...] = SIZES,
+    base: Mapping[str, float] | None,
+    sizes: tuple[str, ...],
 ) -> dict[str, float]:
     """Real-valued sizes at ``N``: size = b * N**exponent, the prefactors b chosen so that every
     fixed ratio takes its value; sizes not pinned down that way use ``base`` (default 1).

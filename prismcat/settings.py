@@ -17,13 +17,16 @@ import resource
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from prismcat.errors import PrismcatError
 
-PROFILES = ("quick", "thorough")
+ProfileName = Literal["quick", "thorough"]  # the validation profiles, cheapest first
+PROFILES: tuple[str, ...] = get_args(ProfileName)
 DTYPES = ("float64", "float32")
+DEFAULT_FAMILY = "autoencoder"  # the model family of an entry or a simulator that names none
 DEFAULT_CACHE_DIR = Path(".prismcat-cache")
+DEFAULT_TASK_TIMEOUT = 900.0  # seconds a simulation task or a checker may run (None: no limit)
 MAX_SEED = 2**63 - 1  # numpy's generators take any non-negative integer; keys stay in int64
 
 
@@ -32,6 +35,9 @@ ENV_JOBS = "PRISMCAT_JOBS"  # worker processes of the local executor (default: e
 ENV_BLAS_THREADS = "PRISMCAT_BLAS_THREADS"  # BLAS threads of a task (default 1; 0: the library's)
 ENV_REPORT_WORKERS = "PRISMCAT_REPORT_WORKERS"  # processes drawing the report's figures
 ENV_MAX_MEMORY = "PRISMCAT_MAX_MEMORY"  # memory of one simulation task, e.g. 4G
+ENV_CATALOG = "PRISMCAT_CATALOG"  # a catalogue folder that replaces the packaged one
+ENV_LOAD_PLUGINS = "PRISMCAT_LOAD_PLUGINS"  # entry-point plugins to load ('' none; unset: all)
+ENV_TORCH_DEVICE = "PRISMCAT_TORCH_DEVICE"  # the torch backend's device (default: CUDA if present)
 
 
 class OptionError(PrismcatError):
@@ -156,7 +162,7 @@ def check_environment() -> None:
 class RunOptions:
     """How to run a validation. Every field is checked here; ``None`` means the default that
     depends on the machine (``jobs``: every core or ``$PRISMCAT_JOBS``; ``max_memory``:
-    ``$PRISMCAT_MAX_MEMORY`` or half the usable memory; ``timeout``: no limit)."""
+    ``$PRISMCAT_MAX_MEMORY`` or half the usable memory; ``timeout=None``: no time limit)."""
 
     backend: str = "numpy"  # a backend's name, or NAME:KEY=VALUE,...
     options: Mapping[str, Any] = field(default_factory=dict)  # the backend's options
@@ -165,7 +171,7 @@ class RunOptions:
     seed_offset: int = 0  # shifts every seed (seeds are offset, offset + 1, ...)
     seeds_per_task: int | None = None  # None: all seeds of a rung in one task
     jobs: int | None = None  # worker processes of the local executor
-    timeout: float | None = None  # seconds a simulation task or a checker may run
+    timeout: float | None = DEFAULT_TASK_TIMEOUT  # seconds a task or a checker may run (None: no limit)
     max_memory: float | None = None  # bytes one simulation task may use
     progress: bool = True
 
@@ -187,6 +193,12 @@ class RunOptions:
         if self.max_memory is not None:
             positive("--max-memory (max_memory, in bytes)", self.max_memory)
         check_environment()
+
+    @classmethod
+    def of(cls, options: RunOptions | None = None, **settings: Any) -> RunOptions:
+        """``options`` (default: the defaults) with ``settings`` applied, checked."""
+        base = options or cls()
+        return base.replace(**settings) if settings else base
 
     def replace(self, **changes: Any) -> RunOptions:
         """A copy with ``changes`` (checked like the original)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,11 @@ pytest_plugins = ["pytester"]
 
 # YAML files here are test inputs, not catalogue items for the prismcat pytest plugin.
 collect_ignore_glob = ["corpus/*.yaml", "data/*/*.yaml"]
+
+# Under pytest-xdist each worker is one of the cores already: a validation inside a test runs its
+# simulations in the worker's own process unless the test asks for a pool (jobs=2, --jobs 2).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("PRISMCAT_JOBS", "1")
 
 REPO = Path(__file__).resolve().parents[1]
 CATALOG = REPO / "catalog"
@@ -61,7 +67,7 @@ def records_text(v) -> str:
     """A validation's results.json content without its one wall-clock field, as canonical text."""
     import json
 
-    from prismcat.validation.runner import to_records
+    from prismcat.validation.records import to_records
 
     data = to_records(v)
     data.pop("timing")

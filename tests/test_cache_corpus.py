@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import stat
 import types
 from pathlib import Path
@@ -25,9 +26,9 @@ from prismcat import load_catalog
 from prismcat.cli import main
 from prismcat.validation.cache import META, DiskCache
 from prismcat.validation.design import settings_for
-from prismcat.validation.runner import plan_tasks, simulation_fingerprint
+from prismcat.validation.plan import plan_tasks, simulation_fingerprint
 
-from .conftest import records_text, validate_in_process
+from .conftest import SMALL, records_text, validate_in_process
 
 N_TASKS = 8  # two entries, four rungs each
 
@@ -213,14 +214,32 @@ DAMAGES = [
 ]
 
 
-@pytest.fixture
-def filled(small, tmp_path):
-    """A catalogue, its cache filled by a first validation, and that validation's records."""
-    cache = tmp_path / "cache"
-    first = _validate(small, cache)
+@pytest.fixture(scope="module")
+def first_fill(tmp_path_factory):
+    """One first validation of the small catalogue into a fresh cache, for the whole module: the
+    catalogue, the filled cache and that validation's records (tests work on copies)."""
+    root = tmp_path_factory.mktemp("first-fill")
+    catalog = root / "catalog"
+    shutil.copytree(SMALL, catalog)
+    cache = root / "cache"
+    first = _validate(catalog, cache)
     assert first.cache["misses"] == N_TASKS and first.cache["rejected"] == []
     assert all(r.status == "pass" for r in first.runs)
-    return small, cache, _records(first)
+    return catalog, cache, _records(first)
+
+
+@pytest.fixture
+def filled(first_fill, small, tmp_path):
+    """A catalogue, its cache filled by a first validation, and that validation's records: a copy
+    of the module's one first fill (the keys do not depend on where the catalogue lies), and the
+    records of this catalogue's validation from it (every task a hit: the same numbers)."""
+    _, master, first = first_fill
+    cache = tmp_path / "cache"
+    shutil.copytree(master, cache)
+    again = _validate(small, cache)
+    assert again.cache["hits"] == N_TASKS and again.cache["rejected"] == []
+    assert json.loads(_records(again))["entries"][0]["checks"] == json.loads(first)["entries"][0]["checks"]
+    return small, cache, _records(again)
 
 
 def _target(catalog: Path, cache: Path):
@@ -236,6 +255,7 @@ def _target(catalog: Path, cache: Path):
     return task, other_task, target, other
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", DAMAGES, ids=[d.__name__ for d in DAMAGES])
 def test_a_damaged_file_is_a_miss_with_its_reason(filled, damage):
     catalog, cache, expected = filled
@@ -321,6 +341,7 @@ def _deny_writes(monkeypatch, root: Path) -> list[str]:
     return attempts
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("state", ["empty", "one-file-missing"])
 def test_an_unwritable_cache_folder_is_reported_and_the_run_completes(small, tmp_path, monkeypatch, state):
     expected = _records(_validate(small, tmp_path / "reference"))
@@ -443,6 +464,7 @@ def test_cli_warns_about_unusable_cache_files(filled, tmp_path, capsys):
     assert code == 0 and "unusable" not in err and "cannot write" not in err
 
 
+@pytest.mark.slow
 def test_cli_warns_about_an_unwritable_cache_folder(small, tmp_path, monkeypatch, capsys):
     expected = _records(_validate(small, tmp_path / "reference"))
     cache = tmp_path / "cache"
@@ -458,6 +480,7 @@ def test_cli_warns_about_an_unwritable_cache_folder(small, tmp_path, monkeypatch
 
 
 # -- damage to the folder structure, not to one file ----------------------------------------------
+@pytest.mark.slow
 def test_a_file_where_the_key_subfolder_should_be_spoils_only_that_key(small, tmp_path):
     """A plain file stands where the two-letter subfolder of one key goes. That key cannot be
     cached; it must be reported like a directory standing in place of a file, and every other
@@ -538,6 +561,7 @@ def test_an_unreadable_file_is_a_miss_with_its_reason(filled):
     assert any(r.startswith(str(target)) for r in v.cache["rejected"]), v.cache["rejected"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", [directory_in_place, dangling_symlink], ids=lambda d: d.__name__)
 def test_cache_clear_removes_what_a_warning_points_at(filled, capsys, damage):
     """After 'a directory stands where this cache file goes; not cached', ``prismcat cache clear``

@@ -24,10 +24,11 @@ from prismcat.simulation import fingerprint as fpmod
 from prismcat.simulation.fingerprint import source_digest
 from prismcat.simulation.plan import resolve
 from prismcat.simulation.problem import Integrator
-from prismcat.validation import runner
+from prismcat.validation import plan as planning
 from prismcat.validation.cache import DiskCache
 from prismcat.validation.design import settings_for
-from prismcat.validation.runner import plan_tasks, simulation_fingerprint, validate
+from prismcat.validation.plan import plan_tasks, simulation_fingerprint
+from prismcat.validation.runner import validate
 from tests.conftest import edit_yaml
 
 from .conftest import records_text, validate_in_process
@@ -69,6 +70,7 @@ def _append_comment(path: Path) -> None:
 
 
 # -- hits: an identical or a checker-only change --------------------------------------------------
+@pytest.mark.slow
 def test_second_identical_validation_hits_every_task_with_identical_results(small, tmp_path):
     cache = tmp_path / "cache"
     first = _validate(small, cache)
@@ -83,6 +85,7 @@ def test_second_identical_validation_hits_every_task_with_identical_results(smal
     assert all(r.status == "pass" for r in second.runs)
 
 
+@pytest.mark.slow
 def test_default_executor_fills_the_cache_that_an_in_process_run_hits(small, tmp_path):
     """The one test on the default executor (a local process pool): its values are cached under
     the same keys and give the same bits as an in-process run."""
@@ -96,6 +99,7 @@ def test_default_executor_fills_the_cache_that_an_in_process_run_hits(small, tmp
     assert _records(fresh) == _records(first)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "what, change",
     [
@@ -124,6 +128,7 @@ def test_checker_only_edits_do_not_resimulate(small, tmp_path, what, change):
     assert again.cache["hits"] == N_TASKS and again.cache["misses"] == 0
 
 
+@pytest.mark.slow
 def test_moving_the_catalogue_does_not_resimulate(small, tmp_path):
     cache = tmp_path / "cache"
     _validate(small, cache)
@@ -132,6 +137,7 @@ def test_moving_the_catalogue_does_not_resimulate(small, tmp_path):
     assert again.cache["hits"] == N_TASKS and again.cache["misses"] == 0
 
 
+@pytest.mark.slow
 def test_explicit_default_blas_threads_hits(small, tmp_path, monkeypatch):
     monkeypatch.delenv("PRISMCAT_BLAS_THREADS", raising=False)
     cache = tmp_path / "cache"
@@ -149,6 +155,7 @@ def _edit_entry(entry_file: str, change):
     return apply
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "edit, kwargs, hits, misses",
     [
@@ -176,6 +183,7 @@ def test_changes_that_change_the_numbers_miss(small, tmp_path, edit, kwargs, hit
         assert _records(again) != _records(first)
 
 
+@pytest.mark.slow
 def test_blas_thread_count_is_in_the_key(small, tmp_path, monkeypatch):
     monkeypatch.delenv("PRISMCAT_BLAS_THREADS", raising=False)
     cache = tmp_path / "cache"
@@ -231,7 +239,7 @@ def test_backend_fingerprint_method_reaches_the_key(small, monkeypatch):
 # -- integrator and formulation are resolved before keying ----------------------------------------
 def _ladder_keys(catalog: Path, monkeypatch, change) -> list[str]:
     """plan_tasks keys with every problem of the ladder passed through ``change``."""
-    real = runner.ladder
+    real = planning.ladder
 
     def patched(entry, settings):
         points = real(entry, settings)
@@ -242,7 +250,7 @@ def _ladder_keys(catalog: Path, monkeypatch, change) -> list[str]:
     fp = simulation_fingerprint("numpy")
     cat = load_catalog(catalog)
     with monkeypatch.context() as m:
-        m.setattr(runner, "ladder", patched)
+        m.setattr(planning, "ladder", patched)
         return [t.key for e in cat for t in plan_tasks(e, settings_for(e), "numpy", None, fp)]
 
 
@@ -363,6 +371,7 @@ def test_runner_keys_use_the_backend_package_source(small, tmp_path, monkeypatch
     assert set(_keys(small)).isdisjoint(original)
 
 
+@pytest.mark.slow
 def test_an_edited_kernel_resimulates(small, tmp_path, monkeypatch, fresh_digests):
     cache = tmp_path / "cache"
     sim = _copy_tree(SIMULATION, tmp_path / "simulation")
@@ -384,6 +393,7 @@ def _cli_json(capsys, *argv) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
+@pytest.mark.slow
 def test_cache_info_and_clear(small, tmp_path, capsys):
     cache = tmp_path / "cache"
     _validate(small, cache)
@@ -435,6 +445,7 @@ def test_cache_info_and_clear(small, tmp_path, capsys):
     assert _validate(small, cache).cache["misses"] == N_TASKS
 
 
+@pytest.mark.slow
 def test_cache_clear_older_than_counts_the_bytes_it_frees(small, tmp_path, capsys):
     cache = tmp_path / "cache"
     _validate(small, cache)
@@ -448,6 +459,7 @@ def test_cache_clear_older_than_counts_the_bytes_it_frees(small, tmp_path, capsy
     assert sorted(cache.glob("*/*.npz")) == files[3:]
 
 
+@pytest.mark.slow
 def test_cache_clear_older_than_spares_files_a_run_just_used(small, tmp_path, capsys):
     """``--older-than`` is documented as "only files not used for this long": a file written two
     days ago and hit by a validation a moment ago has just been used, and must stay."""

@@ -7,8 +7,8 @@ import pytest
 
 from prismcat.formulas.expr import compile_expression
 from prismcat.prism import all_cells
+from prismcat.validation.check import checkers
 from prismcat.validation.checks import CheckContext
-from prismcat.validation.runner import checkers
 
 # CELLS.md: (clock in terms of t, train quantity, population quantity or None), with a = sigma2 d.
 CELLS_MD = {
@@ -98,6 +98,7 @@ def test_every_entry_has_a_limit_or_says_why_not(catalog):
             assert entry.has_limit, entry.id
 
 
+@pytest.mark.slow
 def test_all_consistency_relations_hold(catalog):
     """Every edge/vertex is the limit of its neighbours' formulas (formula level, no simulation)."""
     checker = checkers()["consistency"]

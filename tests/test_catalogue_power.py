@@ -23,22 +23,29 @@ import pytest
 
 from prismcat.validation import policy
 from prismcat.validation.cache import DiskCache
+from prismcat.validation.check import checkers, run_checkers
 from prismcat.validation.power import power
-from prismcat.validation.runner import checkers, run_checkers, validate
+from prismcat.validation.runner import validate
+
+# one worker runs the module, so its session-scoped validation is simulated once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("packaged-catalogue")]
 
 THOROUGH = os.environ.get("PRISMCAT_THOROUGH") == "1"
 
 
-@pytest.fixture(scope="module")
+# session-scoped: a worker may interleave another group's tests with these, which would tear a
+# module-scoped fixture down and simulate the catalogue again
+@pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("catalogue-cache")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def quick(catalog, cache_dir):
     return validate(catalog, cache=DiskCache(cache_dir), progress=False)
 
 
+@pytest.mark.slow
 def test_the_packaged_catalogue_passes_and_states_its_resolution(quick):
     bad = [(r.entry.id, r.message) for r in quick.runs if r.status != "pass"]
     assert not bad, bad
@@ -54,6 +61,7 @@ def _power(catalog, cache_dir, delta, ids=None, profile="quick"):
     return power(catalog, ids, delta=delta, profile=profile, cache=DiskCache(cache_dir), progress=False)
 
 
+@pytest.mark.slow
 def test_every_five_percent_perturbation_is_caught_or_declared_out_of_reach(quick, catalog, cache_dir):
     report = _power(catalog, cache_dir, 0.05)
     assert report.ok, report.table()
@@ -62,12 +70,14 @@ def test_every_five_percent_perturbation_is_caught_or_declared_out_of_reach(quic
     assert caught >= len(report.outcomes) // 2, report.table()  # the declarations are the exception
 
 
+@pytest.mark.slow
 def test_every_face_resolves_two_percent_or_declares_why_not(quick, catalog, cache_dir):
     faces = [e.id for e in catalog if e.cell.kind == "face" and e.has_limit]
     report = _power(catalog, cache_dir, 0.02, faces)
     assert report.ok, report.table()
 
 
+@pytest.mark.slow
 def test_gross_errors_fail(quick, catalog, cache_dir):
     report = _power(catalog, cache_dir, 0.10)
     assert report.ok, report.table()

@@ -12,9 +12,10 @@ import pytest
 from prismcat.catalog import load_catalog
 from prismcat.validation import policy
 from prismcat.validation.cache import DiskCache
+from prismcat.validation.check import run_checkers
 from prismcat.validation.power import power
 from prismcat.validation.rates import rate_test, seed_errors
-from prismcat.validation.runner import run_checkers, validate
+from prismcat.validation.runner import validate
 
 from .conftest import edit_yaml as edit
 
@@ -27,6 +28,7 @@ def errors(rng, rate=1.0, seeds=12, noise=0.02, floor=0.0):
     return (3 * e**rate + floor) * (1 + noise * rng.standard_normal((len(EPS), seeds)))
 
 
+@pytest.mark.slow
 def test_the_rate_test_keeps_its_false_alarm_rate_and_rejects_a_wrong_rate():
     rng = np.random.default_rng(0)
     alarms = [rate_test(errors(rng), EPS, [1.0], alpha=0.05).rejected for _ in range(200)]
@@ -70,6 +72,7 @@ def statuses(v):
     return {r.entry.id: {c.checker: c.status for c in r.checks} for r in v.runs}
 
 
+@pytest.mark.slow
 def test_the_small_catalogue_passes_and_states_its_resolution(small, tmp_path):
     v = validate(load_catalog(small), cache=DiskCache(tmp_path / "c"), progress=False)
     assert v.ok, [(r.entry.id, r.message) for r in v.runs]
@@ -177,6 +180,7 @@ def test_an_entry_no_checker_applies_to_is_an_error(small, tmp_path):
     assert [c.status for c in out] == ["error"] and "no checker applies" in out[0].message
 
 
+@pytest.mark.slow
 def test_power_catches_every_perturbation_and_excuses_only_declared_resolutions(small, tmp_path):
     cat = load_catalog(small)
     report = power(cat, delta=0.05, cache=DiskCache(tmp_path / "c"), progress=False)
@@ -190,6 +194,7 @@ def test_power_catches_every_perturbation_and_excuses_only_declared_resolutions(
     assert again.ok and all(o.caught for o in again.outcomes), again.table()
 
 
+@pytest.mark.slow
 def test_power_cli_reports_json_and_exit_code(small, tmp_path, capsys):
     from prismcat.cli import main
 

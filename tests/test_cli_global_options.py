@@ -62,12 +62,12 @@ def test_catalog_before_the_command_is_used(small, capsys):
 
 
 def test_debug_before_the_command_shows_the_traceback(small, monkeypatch):
-    import prismcat.cli as cli
+    from prismcat.cli import catalogue
 
     def boom(args):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(cli, "cmd_list", boom)
+    monkeypatch.setattr(catalogue, "cmd_list", boom)
     assert main(["--catalog", str(small), "list"]) == 3  # rebuilt parser picks up the patched command
     with pytest.raises(RuntimeError, match="bug"):
         main(["--debug", "--catalog", str(small), "list"])

@@ -33,6 +33,7 @@ class TestTorch(SimulatorConformance):
     simulator = TorchSimulator()
 
 
+@pytest.mark.slow
 class TestJax(SimulatorConformance):
     simulator = JaxSimulator()
 

@@ -27,6 +27,7 @@ def ladder(rng, seeds=12, error=0.0, noise=2e-3, second=0.0):
     return out
 
 
+@pytest.mark.slow
 def test_a_right_formula_raises_false_alarms_at_most_at_the_stated_rate():
     rng = np.random.default_rng(0)
     alpha, reps = 0.05, 120
@@ -34,6 +35,7 @@ def test_a_right_formula_raises_false_alarms_at_most_at_the_stated_rate():
     assert alarms / reps <= 2 * alpha  # calibrated (conservative: the misfit factor only widens)
 
 
+@pytest.mark.slow
 def test_a_formula_a_few_percent_wrong_is_rejected_and_the_resolution_predicts_it():
     rng = np.random.default_rng(1)
     ex = extrapolate(ladder(rng), EPS, [1.0], LIMIT)
@@ -99,6 +101,7 @@ def test_bad_inputs_are_refused():
         extrapolate(data, EPS, [1.0], np.zeros_like(T))
 
 
+@pytest.mark.slow
 def test_validation_reports_each_losss_extrapolation(small, tmp_path):
     """results.json and both reports lead with each loss's extrapolation and resolution; too few
     seeds state no resolution and fail."""

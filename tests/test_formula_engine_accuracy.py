@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from scipy.integrate import solve_ivp
 from threadpoolctl import threadpool_limits
 
@@ -145,6 +146,7 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("case", cases, ids=[f"{c[0]}: {c[1]}" for c in cases])
 
 
+@pytest.mark.slow
 def test_engine_matches_the_tight_reference(catalog, case):
     entry_id, _, params, times, losses = case
     pred = catalog.get(entry_id).predict(times, params, check_range=False)

@@ -8,7 +8,7 @@ import pytest
 import prismcat
 from prismcat.errors import EvaluationError
 from prismcat.formulas.base import FieldError, FormulaContext
-from prismcat.plugins import formula_kinds, measures
+from prismcat.registry import formula_kinds, measures
 
 ENTRY = """\
 id: mean-field

@@ -67,7 +67,7 @@ def test_load_catalog_sees_an_edited_file(tmp_path):
 def test_entry_helpers_are_part_of_the_ode_family_solution_key():
     """The same for the ``ode_family`` kind (its solutions are cached too)."""
     from prismcat.formulas.base import FormulaContext
-    from prismcat.plugins import formula_kinds, measures
+    from prismcat.registry import formula_kinds, measures
 
     kind = formula_kinds()["ode_family"]
     spec = kind.spec.model_validate(

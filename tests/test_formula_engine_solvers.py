@@ -8,7 +8,7 @@ from scipy.integrate import solve_ivp
 
 from prismcat.formulas.base import FormulaContext
 from prismcat.formulas.integrate import SolverError, integrate
-from prismcat.plugins import formula_kinds, measures
+from prismcat.registry import formula_kinds, measures
 
 FAMILY = {
     "kind": "ode_family",

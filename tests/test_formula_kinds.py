@@ -9,7 +9,8 @@ from scipy.integrate import quad
 from prismcat.errors import EvaluationError
 from prismcat.formulas.base import FieldError, FormulaContext
 from prismcat.formulas.measures import MarchenkoPastur
-from prismcat.plugins import formula_kinds, measures, plugin_manager
+from prismcat.plugins import plugin_manager
+from prismcat.registry import formula_kinds, measures
 
 
 def prepare(spec: dict, parameters=("a", "c"), clock="t", helpers=None):

@@ -22,7 +22,7 @@ from prismcat.catalog import load_catalog
 from prismcat.catalog.loader import Catalog
 from prismcat.cli import main
 from prismcat.errors import PrismcatError
-from prismcat.formulas import expr as expr_mod
+from prismcat.formulas import dag
 from prismcat.formulas.expr import Scope
 from prismcat.safehtml import sanitize
 from prismcat.settings import OptionError, RunOptions
@@ -75,7 +75,7 @@ def _dangerous(html: str) -> list[str]:
 # -- the allow-list ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_the_allow_list_removes_every_payload(payload):
-    from prismcat.site.mathml import render_arithmatex
+    from prismcat.mathml import render_arithmatex
 
     html = f'<p>{payload} <span class="arithmatex">\\({payload.strip("$")}\\)</span></p>'
     out = sanitize(render_arithmatex(html))
@@ -126,7 +126,8 @@ def _hostile_catalogue(root: Path) -> Catalog:
 
 def _hostile_results(catalog: Catalog, tmp: Path) -> Path:
     """A results.json whose every text field carries the payload."""
-    from prismcat.validation.runner import to_records, validate
+    from prismcat.validation.records import to_records
+    from prismcat.validation.runner import validate
 
     v = validate(catalog, ["large-data+mean-field"], progress=False, jobs=1)
     records = to_records(v)
@@ -158,6 +159,7 @@ def hostile_site(tmp_path_factory):
     return index.parent
 
 
+@pytest.mark.slow
 def test_no_page_of_the_site_holds_a_payload_that_could_run(hostile_site):
     pages = [p for p in hostile_site.rglob("*.html")]
     assert len(pages) > 10
@@ -191,6 +193,7 @@ def _body_tag(url: str, profile: Path) -> str:
     return m.group(0)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not (os.environ.get("PRISMCAT_REQUIRE_BROWSER") or __import__("shutil").which("chromium")),
     reason="no chromium here",
@@ -212,6 +215,7 @@ def test_no_payload_runs_in_a_browser(hostile_site, tmp_path):
         server.shutdown()
 
 
+@pytest.mark.slow
 def test_site_refuses_a_folder_it_did_not_build_and_deletes_nothing(tmp_path):
     pytest.importorskip("mkdocs")
     from prismcat.site import build_site
@@ -316,7 +320,7 @@ def test_a_report_that_cannot_be_written_after_the_run_keeps_the_table(small, tm
     def full(*a, **k):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("prismcat.report.write.write_records", full)
+    monkeypatch.setattr("prismcat.results.ValidationResult.write_report", full)
     code = main(["validate", "--catalog", str(small), "--report", str(tmp_path / "r"), "--no-progress",
                  "--cache-dir", str(tmp_path / "c"), "--executor", "in-process", "mean-field"])  # fmt: skip
     out, err = capsys.readouterr()
@@ -325,6 +329,7 @@ def test_a_report_that_cannot_be_written_after_the_run_keeps_the_table(small, tm
     assert "No space left on device" in err and "rerun" in err
 
 
+@pytest.mark.slow
 def test_a_catalogue_file_name_that_is_not_utf8_still_gives_a_report(small, tmp_path):
     name = os.fsdecode(b"mean-field-\xff.yaml")
     os.rename(small / "mean-field.yaml", small / name)
@@ -415,14 +420,14 @@ def test_run_options_refuse_what_the_command_line_refuses():
 
 def test_an_entry_is_never_judged_on_less_than_its_design(small, monkeypatch):
     """Whatever drops tasks (an option, a bug, a plugin), the entry errors: it never passes."""
-    from prismcat.validation import runner
+    from prismcat.validation import plan, runner
 
-    real = runner.plan_tasks
-    monkeypatch.setattr(runner, "plan_tasks", lambda *a, **k: [])
+    real = plan.plan_tasks
+    monkeypatch.setattr(plan, "plan_tasks", lambda *a, **k: [])
     v = runner.validate(load_catalog(small), progress=False, jobs=1)
     assert [r.status for r in v.runs] == ["error", "error"]
     assert all("rungs were planned" in r.message for r in v.runs)
-    monkeypatch.setattr(runner, "plan_tasks", lambda *a, **k: real(*a, **k)[1:])
+    monkeypatch.setattr(plan, "plan_tasks", lambda *a, **k: real(*a, **k)[1:])
     v = runner.validate(load_catalog(small), ["mean-field"], progress=False, jobs=1)
     assert v.runs[0].status == "error" and "3 of 4 rungs" in v.runs[0].message
 
@@ -431,10 +436,10 @@ def test_an_entry_is_never_judged_on_less_than_its_design(small, monkeypatch):
 def test_shared_helpers_are_evaluated_once_each():
     """h_i = h_(i-1) + h_(i-1): 30 additions, not 2^30 - 1."""
     calls = []
-    counting = dict(expr_mod._OPS, add=lambda a, b: calls.append(1) or np.add(a, b))
+    counting = dict(dag._OPS, add=lambda a, b: calls.append(1) or np.add(a, b))
     helpers = {"h0": "t"} | {f"h{i}": f"h{i - 1} + h{i - 1}" for i in range(1, 31)}
     scope = Scope(["t"], helpers)
-    scope._builder = expr_mod._Builder(counting)
+    scope._builder = dag.Builder(counting)
     f = scope.compile("h30")
     assert f({"t": np.float64(1.0)}) == 2.0**30
     assert len(calls) == 30

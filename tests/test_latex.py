@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 
 from prismcat.errors import ExpressionError
-from prismcat.formulas import latex
+from prismcat.families.autoencoder import AUTOENCODER
 from prismcat.formulas.expr import MAX_EXPRESSION_LENGTH, compile_expression, evaluate, parse
 from prismcat.formulas.latex import entry_latex, latex_symbol, to_latex
+from prismcat.formulas.latex import printer as latex
 
 # -- exact output ---------------------------------------------------------------------------
 EXACT = [
@@ -115,7 +116,8 @@ EXACT = [
 
 @pytest.mark.parametrize(("text", "want"), EXACT)
 def test_exact_latex(text, want):
-    assert to_latex(text) == want
+    # the autoencoder's names (sigma2, trS, L_train0, ...) are its family's symbols
+    assert to_latex(text, AUTOENCODER.symbols) == want
 
 
 @pytest.mark.parametrize(
@@ -142,12 +144,13 @@ def test_exact_latex(text, want):
     ],
 )
 def test_symbol_names(name, want):
-    assert latex_symbol(name) == want
+    assert latex_symbol(name, AUTOENCODER.symbols) == want  # sigma2, L_pop0: the family's symbols
 
 
 def test_symbols_override_and_products_of_words():
     assert to_latex("u * t", {"u": r"\upsilon"}) == r"\upsilon t"
-    assert to_latex("sigma2**2") == r"\left(\sigma^{2}\right)^{2}"  # no double superscript
+    sigma2 = AUTOENCODER.symbols
+    assert to_latex("sigma2**2", sigma2) == r"\left(\sigma^{2}\right)^{2}"  # no double superscript
     assert to_latex("a * grow") == r"a \, \mathrm{grow}"
     assert to_latex("-4 * a * (a - 1)**2") == r"-4 a \left(a - 1\right)^{2}"
 

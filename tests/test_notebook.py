@@ -21,6 +21,7 @@ def test_the_notebook_is_committed_without_outputs():
             assert cell["outputs"] == [] and cell["execution_count"] is None
 
 
+@pytest.mark.slow
 def test_the_notebook_runs(tmp_path):
     nbformat = pytest.importorskip("nbformat", reason="the notebook extra is not installed")
     nbclient = pytest.importorskip("nbclient", reason="the notebook extra is not installed")
@@ -58,6 +59,7 @@ def test_displays_and_typed_results(tmp_path):
     assert [line.get_label() for line in ax.get_lines()][-1] == "observed"
 
 
+@pytest.mark.slow
 def test_validate_returns_what_results_json_holds(tmp_path):
     res = prismcat.validate("large-data+mean-field", cache=tmp_path / "cache", progress=False, jobs=1)
     assert res.ok and len(res) == 1 and res["large-data+mean-field"].status == "pass"
@@ -78,6 +80,7 @@ def test_where_returns_a_placement():
     assert "<table>" in placement._repr_html_() and placement.plot().get_lines()
 
 
+@pytest.mark.slow
 def test_an_interrupted_validation_keeps_what_it_simulated_and_resumes(tmp_path):
     """The kernel's stop button raises KeyboardInterrupt in the running call: the finished
     simulations stay in the cache and the same call then resumes from them."""

@@ -40,7 +40,7 @@ def site(tmp_path) -> Path:
         info.mkdir()
         (info / "METADATA").write_text(
             f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 0.{i}\n"
-            "Requires-Dist: prismcat>=0.2,<1\n"
+            "Requires-Dist: prismcat-regimes>=0.2,<1\n"
         )
         (info / "entry_points.txt").write_text(f"[prismcat]\n{module.removeprefix('pc_test_')} = {module}\n")
     return root
@@ -53,6 +53,7 @@ def run(site: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_every_command_works_and_warns_once_per_broken_plugin(site, small):
     res = run(site, "list", "--catalog", str(small))
     assert res.returncode == 0, res.stderr
@@ -119,7 +120,7 @@ def test_a_plugin_registered_at_run_time_is_listed(monkeypatch):
     try:
         info = {p.name: p for p in plugin_report()}["test-extra"]
         assert info.source == "runtime" and info.errors == ["register_checkers: ValueError: oops"]
-        from prismcat.validation.runner import checkers
+        from prismcat.validation.check import checkers
 
         assert set(checkers()) == {"extrapolation", "tolerance", "convergence", "cauchy", "consistency"}
     finally:
@@ -135,15 +136,17 @@ def _dist(root: Path, module: str, source: str, requires: str | None) -> None:
     (info / "entry_points.txt").write_text(f"[prismcat]\n{module} = {module}\n")
 
 
+@pytest.mark.slow
 def test_a_plugin_for_another_prismcat_version_is_reported_and_never_imported(tmp_path):
     root = tmp_path / "site"
     root.mkdir()
     marker = tmp_path / "imported"
     source = f"open({str(marker)!r}, 'w').write('x')\n"  # importing it would leave a trace
-    _dist(root, "pc_old", source, "prismcat<0.2")
+    _dist(root, "pc_old", source, "prismcat-regimes<0.2")
     _dist(root, "pc_undeclared", source, None)
-    _dist(root, "pc_extra_only", source, 'prismcat>=9; extra == "docs"')
-    _dist(root, "pc_current", "", "prismcat>=0.2,<1")
+    _dist(root, "pc_extra_only", source, 'prismcat-regimes>=9; extra == "docs"')
+    _dist(root, "pc_current", "", "prismcat-regimes>=0.2,<1")
+    _dist(root, "pc_other_project", source, "prismcat>=1.0")  # the index's unrelated "prismcat"
     res = run(root, "plugins", "--json")
     assert res.returncode == 0, res.stderr
     items = {p["name"]: p for p in json.loads(res.stdout)}
@@ -159,6 +162,8 @@ def test_a_plugin_for_another_prismcat_version_is_reported_and_never_imported(tm
             name
         )
     assert items["pc_current"]["ok"] and items["pc_current"]["supports"] == "<1,>=0.2"
+    assert "the package index's unrelated project" in items["pc_other_project"]["errors"][0]
+    assert "declare 'prismcat-regimes>=X,<Y'" in items["pc_other_project"]["errors"][0]
     table = run(root, "list")
     assert table.returncode == 0
     assert "warning: plugin 'pc_old' (pc-old 1.0) not loaded: supports prismcat <0.2" in table.stderr

@@ -66,6 +66,7 @@ def run(env, *args, cwd=None) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_the_packages_load_through_their_entry_points(env):
     res = run(env, "-m", "prismcat.cli", "plugins", "--json")
     assert res.returncode == 0, res.stderr
@@ -82,6 +83,7 @@ def test_the_packages_load_through_their_entry_points(env):
     )
 
 
+@pytest.mark.slow
 def test_the_packages_pass_their_own_tests(env):
     tests = [str(p / "tests") for p in PACKAGES]
     res = run(env, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests)
@@ -89,6 +91,7 @@ def test_the_packages_pass_their_own_tests(env):
     assert "passed" in res.stdout and "failed" not in res.stdout
 
 
+@pytest.mark.slow
 def test_validate_with_sgd_reports_how_far_it_strays(env, tmp_path):
     """The table of docs/writing-a-simulator.md section 5: gradient descent passes, batches of 8 fail."""
     verdicts = {}

@@ -77,10 +77,10 @@ def test_lint_warns_for_a_users_catalogue(tmp_path, capsys):
 
 
 def test_lint_errors_for_the_packaged_catalogue(tmp_path, capsys, monkeypatch):
-    import prismcat.catalog.references as refs
+    import prismcat.cli.catalogue as lint
 
     dest = _broken_copy(tmp_path)
-    monkeypatch.setattr(refs, "is_packaged", lambda *a, **k: True)  # as if it were prismcat's own
+    monkeypatch.setattr(lint, "is_packaged", lambda *a, **k: True)  # as if it were prismcat's own
     assert main(["lint", "--catalog", str(dest)]) == 1
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if "#nope" in x)
@@ -97,9 +97,11 @@ def test_show_latex_prints_the_formulas(capsys):
     assert set(data["losses"]) == {"train", "population"}
 
 
+@pytest.mark.slow
 def test_the_html_report_shows_each_entrys_formulas(tmp_path):
     from prismcat.report.write import html_report
-    from prismcat.validation.runner import to_records, validate
+    from prismcat.validation.records import to_records
+    from prismcat.validation.runner import validate
 
     cat = prismcat.load_catalog()
     v = validate(cat, ["large-data+mean-field"], progress=False, jobs=1)

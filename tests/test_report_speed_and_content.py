@@ -17,11 +17,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from prismcat import figures
 from prismcat.catalog import load_catalog
-from prismcat.report import figures, write_records, write_report
+from prismcat.report import write_records, write_report
 from prismcat.report.write import html_report, markdown
 from prismcat.validation.cache import DiskCache
-from prismcat.validation.runner import to_records, validate
+from prismcat.validation.records import to_records
+from prismcat.validation.runner import validate
 
 from .conftest import SMALL
 from .conftest import edit_yaml as edit
@@ -85,6 +87,7 @@ def assert_drawn(img: Image.Image) -> None:
     assert len(np.unique((a[..., 0] << 16) | (a[..., 1] << 8) | a[..., 2])) > 50
 
 
+@pytest.mark.slow
 def test_the_report_has_a_section_and_a_figure_per_entry_the_prism_and_the_statuses(passing, tmp_path):
     cat, _, records = passing
     paths = write_records(records, cat, tmp_path / "r")
@@ -118,6 +121,7 @@ def test_every_png_decodes_with_the_expected_size(passing, tmp_path):
         assert_drawn(img)
 
 
+@pytest.mark.slow
 def test_a_failing_entry_still_gets_its_figure(passing, failing, tmp_path):
     cat, records = failing
     edge = next(e for e in records["entries"] if e["id"] == "large-data+mean-field")
@@ -163,6 +167,7 @@ def _variants(records, cat):
     return [*base, one_loss, no_limit, base[0]]
 
 
+@pytest.mark.slow
 def test_figures_do_not_depend_on_what_was_drawn_before(passing):
     cat, _, records = passing
     todo = _variants(records, cat)
@@ -177,6 +182,7 @@ def test_figures_do_not_depend_on_what_was_drawn_before(passing):
     assert len(set(alone[:-1])) == len(alone) - 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("threads", [False, True], ids=["forked", "other-thread-alive"])
 def test_drawing_in_processes_gives_the_same_bytes(passing, threads):
     """Forked from this process, or (another thread alive: a fork could deadlock) started afresh."""

@@ -21,7 +21,8 @@ from prismcat.report import write_report
 from prismcat.simulation import Integrated, Simulator
 from prismcat.validation.cache import DiskCache
 from prismcat.validation.checks import Checker, CheckResult
-from prismcat.validation.runner import to_records, validate
+from prismcat.validation.records import to_records
+from prismcat.validation.runner import validate
 
 from .conftest import edit_yaml as edit
 
@@ -130,6 +131,7 @@ class SimPlugin:
         register(self.sim)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("sim", "message"),
     [
@@ -189,6 +191,7 @@ class CheckerPlugin:
             register(c)
 
 
+@pytest.mark.slow
 def test_failing_checkers_fail_only_their_check(small, plugin):
     bad = [
         BadChecker("raiser", "raise"),
@@ -232,6 +235,7 @@ def _validate_cmd(catalog: Path, report: Path, cache: Path, *extra: str) -> list
     ]
 
 
+@pytest.mark.slow
 def test_kill_9_then_rerun_reuses_the_cache_and_completes(small, tmp_path):
     for data_path in small.glob("*.yaml"):  # make the run long enough to be killed half-way
         edit(
@@ -263,6 +267,7 @@ def test_kill_9_then_rerun_reuses_the_cache_and_completes(small, tmp_path):
     assert sum(len(e["sizes"]) for e in data["entries"]) == 10
 
 
+@pytest.mark.slow
 def test_same_command_twice_gives_identical_results_json(small, tmp_path):
     """Byte-identical apart from the one timing field; fresh runs (no cache) both times."""
     texts = []
@@ -282,6 +287,7 @@ def test_same_command_twice_gives_identical_results_json(small, tmp_path):
     assert texts[0] == texts[1]
 
 
+@pytest.mark.slow
 def test_records_drop_nothing_computed_when_a_later_entry_fails(small):
     """An entry that errors does not take the other's measurements with it."""
     edit(

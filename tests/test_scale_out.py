@@ -18,7 +18,8 @@ pytest.importorskip("distributed")
 from prismcat.catalog import load_catalog
 from prismcat.validation.cache import DiskCache
 from prismcat.validation.executors import DaskExecutor
-from prismcat.validation.runner import to_records, validate
+from prismcat.validation.records import to_records
+from prismcat.validation.runner import validate
 
 SMALL = Path(__file__).parent / "data" / "small_catalog"
 
@@ -45,6 +46,7 @@ def records(v) -> str:
     return json.dumps(data, sort_keys=True)
 
 
+@pytest.mark.slow
 def test_dask_gives_results_identical_to_in_process(small, dask_executor):
     cat = load_catalog(small)
     local = validate(cat, progress=False)
@@ -53,6 +55,7 @@ def test_dask_gives_results_identical_to_in_process(small, dask_executor):
     assert records(remote) == records(local)
 
 
+@pytest.mark.slow
 def test_seed_batches_become_separate_tasks(small, dask_executor):
     cat = load_catalog(small)
     whole = validate(cat, progress=False, executor=dask_executor)
@@ -63,6 +66,7 @@ def test_seed_batches_become_separate_tasks(small, dask_executor):
         assert all(m.losses["train"].curves.shape[0] == 12 for m in b.measurements)
 
 
+@pytest.mark.slow
 def test_a_killed_worker_is_survived_and_nothing_is_lost(small, tmp_path, dask_executor):
     cat = load_catalog(small)
     # the same tasks in this process (one seed per task: the batch fixes the adaptive steps)
@@ -92,6 +96,7 @@ def test_a_killed_worker_is_survived_and_nothing_is_lost(small, tmp_path, dask_e
     assert again.cache["misses"] == 0 and again.cache["hits"] == 96
 
 
+@pytest.mark.slow
 def test_cli_dask_executor(small, tmp_path, capsys):
     from prismcat.cli import main
 

@@ -7,7 +7,16 @@ from fractions import Fraction
 import pytest
 
 from prismcat.errors import ExpressionError
-from prismcat.scaling import canonical_mismatch, monomial, solve_sizes
+from prismcat.families.autoencoder import AUTOENCODER
+from prismcat.scaling import canonical_mismatch, solve_sizes
+from prismcat.scaling import monomial as monomial_in
+
+SIZES = AUTOENCODER.sizes
+
+
+def monomial(text):
+    return monomial_in(text, SIZES)
+
 
 F = Fraction
 
@@ -47,16 +56,16 @@ def test_growth_and_canonical_names():
     scaling = {"d": F(1), "k": F(2), "n": F(1), "sigma2": F(-2)}
     assert monomial("sigma2 * k").growth(scaling) == 0
     assert monomial("k / d").growth(scaling) == 1
-    assert canonical_mismatch("a", monomial("sigma2 * k")) is not None
-    assert canonical_mismatch("u", monomial("sigma2 * k")) is None
-    assert canonical_mismatch("my_ratio", monomial("k * k / d")) is None
+    assert canonical_mismatch("a", monomial("sigma2 * k"), AUTOENCODER.ratios, "autoencoder") is not None
+    assert canonical_mismatch("u", monomial("sigma2 * k"), AUTOENCODER.ratios, "autoencoder") is None
+    assert canonical_mismatch("my_ratio", monomial("k * k / d"), AUTOENCODER.ratios, "autoencoder") is None
 
 
 def test_solve_sizes_holds_fixed_ratios():
     scaling = {"d": F(1), "k": F(2), "n": F(1), "sigma2": F(-2)}
     fixed = {"u": (monomial("sigma2 * k"), 0.5), "alpha": (monomial("n / d"), 2.0)}
     for N in [8, 16, 32]:
-        s = solve_sizes(N, scaling, fixed, base={"d": 16, "k": 2})
+        s = solve_sizes(N, scaling, fixed, {"d": 16, "k": 2}, SIZES)
         assert s["d"] == pytest.approx(16 * N)
         assert s["k"] == pytest.approx(2 * N**2)
         assert s["n"] / s["d"] == pytest.approx(2.0)
@@ -71,4 +80,4 @@ def test_contradictory_fixed_values_are_detected():
         "u": (monomial("sigma2 * k"), 5.0),
     }
     with pytest.raises(ValueError, match="contradict"):
-        solve_sizes(10, scaling, fixed)
+        solve_sizes(10, scaling, fixed, None, SIZES)

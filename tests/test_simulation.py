@@ -49,6 +49,7 @@ def test_numpy_backend_is_always_there():
     assert "numpy" in HAVE
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", OPTIONAL)
 @pytest.mark.parametrize(
     ("sizes", "formulation"),
@@ -250,6 +251,7 @@ def test_final_spectrum_is_consistent(sizes, other):
     assert (p.d - 2 * g.sum() + (g**2).sum()) / (2 * p.d) == pytest.approx(a.population[-1], abs=1e-10)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["numpy", *OPTIONAL])
 @pytest.mark.parametrize("method", ["rk4", "adaptive"])
 def test_float32_is_close_to_float64(backend, method):
@@ -362,6 +364,7 @@ def test_optional_backends_report_why_they_are_unusable():
             assert name not in HAVE
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["numpy", *OPTIONAL])
 @pytest.mark.parametrize("method", ["euler", "rk4", "adaptive"])
 @pytest.mark.parametrize("formulation", ["data-w", "eigen-w"])

@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-pytest.importorskip("mkdocs", reason="the docs extra is not installed (pip install 'prismcat[docs]')")
+pytest.importorskip("mkdocs", reason="the docs extra is not installed (pip install 'prismcat-regimes[docs]')")
 
 import prismcat
 from prismcat.site import build_site
@@ -75,7 +75,8 @@ def site(tmp_path_factory) -> Path:
 
 def _small_results() -> dict:
     """A results.json with one validated entry (its evidence appears on that entry's page)."""
-    from prismcat.validation.runner import to_records, validate
+    from prismcat.validation.records import to_records
+    from prismcat.validation.runner import validate
 
     cat = prismcat.load_catalog()
     v = validate(cat, ["large-data+mean-field"], progress=False, jobs=1)
@@ -86,6 +87,7 @@ def pages(site: Path) -> list[Path]:
     return sorted(p for p in site.rglob("*.html") if "assets" not in p.parts and p.name != "404.html")
 
 
+@pytest.mark.slow
 def test_every_entry_has_a_page_with_its_formulas_as_mathml(site):
     for entry in prismcat.load_catalog():
         page = site / "entries" / f"{entry.id}.html"
@@ -100,6 +102,7 @@ def test_every_entry_has_a_page_with_its_formulas_as_mathml(site):
     assert "Validation evidence" in evidence and "large-data+mean-field-evidence.png" in evidence
 
 
+@pytest.mark.slow
 def test_no_raw_tex_is_left_in_any_page(site):
     for page in pages(site):
         if page.parent.name == "api":
@@ -195,6 +198,7 @@ def test_the_browser_check_sees_a_console_error_and_raw_tex(tmp_path):
     assert RAW_TEX.search("".join(dom.text))
 
 
+@pytest.mark.slow
 @needs_browser
 def test_pages_load_in_headless_chromium_without_console_errors(site, tmp_path):
     assert CHROMIUM, "PRISMCAT_REQUIRE_BROWSER is set but chromium is missing (apt-get install chromium)"

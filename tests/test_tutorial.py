@@ -6,6 +6,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from prismcat.cli import main
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "adding-a-regime.md"
@@ -17,6 +19,7 @@ def example(text: str) -> tuple[str, str]:
     return m.group(1), m.group(2)
 
 
+@pytest.mark.slow
 def test_tutorial_example_lints_predicts_and_validates(tmp_path, capsys, monkeypatch):
     text = DOC.read_text()
     name, body = example(text)

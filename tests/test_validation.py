@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from prismcat.catalog import load_catalog
 from prismcat.validation.cache import DiskCache
+from prismcat.validation.check import checkers
 from prismcat.validation.checks import CheckContext
-from prismcat.validation.runner import checkers, to_records, validate
+from prismcat.validation.records import to_records
+from prismcat.validation.runner import validate
 
 from .conftest import edit_yaml as edit
 
@@ -26,6 +30,7 @@ def test_the_standard_checkers_ship_with_prismcat_as_a_builtin_plugin():
     assert builtin.source == "builtin" and "extrapolation" in builtin.registers["checkers"]
 
 
+@pytest.mark.slow
 def test_correct_entries_pass(small, tmp_path):
     cat = load_catalog(small)
     v = validate(cat, backend="numpy", cache=DiskCache(tmp_path / "cache"), progress=False)
@@ -95,6 +100,7 @@ def test_relation_targets_are_checked_at_load(small):
     assert any("missing alpha" in str(p) for p in cat.problems)
 
 
+@pytest.mark.slow
 def test_cache_resumes_and_results_are_reproducible(small, tmp_path):
     cache_dir = tmp_path / "cache"
     cat = load_catalog(small)
@@ -108,6 +114,7 @@ def test_cache_resumes_and_results_are_reproducible(small, tmp_path):
     assert json.dumps(a) == json.dumps(b)
 
 
+@pytest.mark.slow
 def test_cli_writes_the_three_reports_and_exits_by_status(small, tmp_path, capsys):
     from prismcat.cli import main
     from prismcat.validation.records import Results
@@ -145,19 +152,69 @@ def test_cli_writes_the_three_reports_and_exits_by_status(small, tmp_path, capsy
     assert edge["status"] == "fail" and "extrapolation" in edge["message"]
 
 
+@pytest.mark.slow
 def test_pytest_collects_catalogue_entries(small, pytester):
     pytester.makeconftest("")
     # the plugin is active through its pytest11 entry point (installed with prismcat); a subprocess,
-    # since an in-process run re-imports prismcat and would leave its plugin registry to later tests
-    result = pytester.runpytest_subprocess(str(small), "--prismcat-no-cache", "-q")
+    # since an in-process run re-imports prismcat and would leave its plugin registry to later tests.
+    # Both runs share the plugin's cache (under pytester's folder): the edit changes only a formula
+    result = pytester.runpytest_subprocess(str(small), "-q")
     result.assert_outcomes(passed=2)
     edit(
         small / "ld-mf.yaml",
         lambda d: d["losses"]["train"]["formula"].update(expression="0.4 + 0 * t"),
     )
-    result = pytester.runpytest_subprocess(str(small), "--prismcat-no-cache", "-q")
+    result = pytester.runpytest_subprocess(str(small), "-q")
     # the broken edge fails its own checks, and the face fails consistency with it
     result.assert_outcomes(failed=2)
     text = result.stdout.str()
     assert "error vs N:" in text and "[fail] extrapolation" in text and "[fail] tolerance" in text
     assert "[fail] consistency: large-data+mean-field <- mean-field" in text
+
+
+@pytest.mark.parametrize(("declared", "status"), [(1, "pass"), (3, "fail")])
+def test_cauchy_confirms_the_interiors_rate_and_rejects_a_wrong_one(entry_text, tmp_path, declared, status):
+    """The interior has no closed form: successive sizes must close in at the declared rate, here
+    on a short ladder (d = 16..128, 8 nested seeds), where the measured rate is about 1.2 +- 0.15."""
+
+    def small_ladder(d):
+        d["validation"].update(ladder=[16, 32, 64, 128], seeds=8)
+        d["validation"].pop("profiles", None)
+        d["convergence"]["rate"] = declared
+
+    (tmp_path / "cat").mkdir()
+    path = tmp_path / "cat" / "interior.yaml"
+    path.write_text(entry_text("interior"))
+    edit(path, small_ladder)
+    (run,) = validate(load_catalog(tmp_path / "cat"), progress=False, jobs=1).runs
+    (check,) = run.checks
+    assert check.checker == "cauchy" and check.status == status, check.message
+    if status == "fail":
+        assert "REJECTED" in check.message and "declared 3" in check.message
+
+
+def test_pytest_collects_only_entry_files_and_a_broken_entry_fails_with_its_location(small, pytester):
+    pytester.makeconftest("")
+    (small / "notes.yaml").write_text("title: not an entry\n")
+    (small / "broken.yaml").write_text("id: broken\nscaling: {d: 1}\nlosses: 3\n")
+    result = pytester.runpytest_inprocess(str(small), "--collect-only", "-q")
+    collected = result.stdout.str()
+    assert "ld-mf.yaml::ld-mf" in collected and "mean-field.yaml::mean-field" in collected
+    assert "broken.yaml::broken" in collected and "notes.yaml" not in collected
+    result = pytester.runpytest_inprocess(str(small / "broken.yaml"), "--prismcat-no-cache", "-q")
+    result.assert_outcomes(failed=1)
+    assert "broken.yaml:3" in result.stdout.str()
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--prismcat-jobs", "0"], "--prismcat-jobs must be at least 1"),
+        (["--prismcat-profile", "slow"], "invalid choice"),
+    ],
+)
+def test_a_bad_pytest_option_stops_before_any_item_runs(small, pytester, option, message):
+    pytester.makeconftest("")
+    result = pytester.runpytest_inprocess(str(small), *option)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str()

@@ -30,6 +30,7 @@ def run(point: Point):
     return res, observed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("face", "sizes"), DEEP.items())
 def test_deep_in_a_face_that_face_ranks_first_and_predicts_the_run(catalog, face, sizes):
     point = Point(*sizes)
@@ -71,6 +72,7 @@ def test_extremeness_is_the_fan_decomposition():
     assert s["free"] == 0 and s["small-data"] == 0
 
 
+@pytest.mark.slow
 def test_predictions_are_in_the_runs_normalisation(catalog):
     """An entry normalised as (L - L0)/n is turned back into L/d with the run's own L0."""
     point = Point(512, 256, 8, 1 / 512)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +12,10 @@ from prismcat.catalog.source import SourceDoc
 from prismcat.errors import EvaluationError, PrismcatError
 from prismcat.formulas.base import PreparedFormula
 from prismcat.formulas.expr import Compiled
+from prismcat.optional import pandas
+from prismcat.registry import registry
 from prismcat.scaling import Monomial
+from prismcat.settings import DEFAULT_FAMILY
 
 LOSSES = ("train", "population")
 
@@ -43,37 +45,22 @@ class Prediction:
 
     def to_frame(self):
         """Columns t, train, population (pandas)."""
-        from prismcat.results import _pandas
-
         cols = {self.clock: self.t, "train": self.train}
         if self.population is not None:
             cols["population"] = self.population
-        return _pandas().DataFrame(cols)
+        return pandas().DataFrame(cols)
 
     def plot(self, ax: Any = None, observed: Any = None):
         """The limit curves on the entry's clock; ``observed``: your own curve over them (arrays
         ``(t, values)`` or a two-column CSV, on the entry's clock and normalisation)."""
-        from prismcat.display import plot_prediction
-
-        return plot_prediction(self, ax, observed)
+        return registry().view("prediction.plot")(self, ax, observed)
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v:g}" for k, v in self.parameters.items())
         return f"<Prediction {self.id} ({params}) at {self.t.size} times of {self.clock}>"
 
     def _repr_html_(self) -> str:
-        from prismcat.display import table_html
-
-        idx = np.unique(np.linspace(0, self.t.size - 1, min(self.t.size, 6)).round().astype(int))
-        rows = [
-            [
-                f"{self.t[i]:.4g}",
-                f"{self.train[i]:.6g}",
-                "-" if self.population is None else f"{self.population[i]:.6g}",
-            ]
-            for i in idx
-        ]
-        return f"<p>{html.escape(repr(self))}</p>" + table_html(rows, [self.clock, "train", "population"])
+        return registry().view("prediction.html")(self)
 
 
 @dataclass
@@ -106,6 +93,8 @@ class Entry:
     family: Any = None  # the model family (prismcat.families.base.ModelFamily)
     structure: Any = None  # the family's validated structure (None for the autoencoder)
     geometry: Any = None  # the family geometry the cell belongs to
+    kinds: dict[str, Any] = field(default_factory=dict)  # by loss: the FormulaKind of its formula
+    measures: Mapping[str, Any] = field(default_factory=dict)  # the measures its formulas may use
 
     def same_geometry(self, other: Entry) -> bool:
         """Both entries are cells of one geometry (one family, one structure)."""
@@ -233,26 +222,19 @@ class Entry:
     ):
         """The limit curves at ``params`` (default: the parameters' defaults) on ``times`` of the
         entry's clock (default: the validation window), with your ``observed`` curve over them."""
-        if times is None:
-            v = self.spec.validation
-            times = np.linspace(v.start, v.horizon, 61)
-        return self.predict(np.asarray(times, dtype=float), dict(params or {})).plot(ax, observed)
+        return registry().view("entry.plot")(self, params, times, ax, observed)
 
     def __repr__(self) -> str:
         where = (
-            "" if self.family is None or self.family.name == "autoencoder" else f" of {self.geometry.title}"
+            "" if self.family is None or self.family.name == DEFAULT_FAMILY else f" of {self.geometry.title}"
         )
         return f"<Entry {self.id}: {self.spec.title} ({self.cell.kind} {self.cell.id}{where})>"
 
     def _repr_html_(self) -> str:
-        from prismcat.display import entry_html
-
-        return entry_html(self)
+        return registry().view("entry.html")(self)
 
     def _repr_markdown_(self) -> str:
-        from prismcat.display import entry_markdown
-
-        return entry_markdown(self)
+        return registry().view("entry.markdown")(self)
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready summary (what ``prismcat show --json`` prints)."""

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from prismcat.errors import Location, Problem
-from prismcat.paths import theory_dir
+from prismcat.paths import default_catalog_dir, packaged_catalog_dirs, theory_dir
 
 ARXIV = re.compile(r"^arXiv:(?P<id>\d{4}\.\d{4,5}(?:v\d+)?)$")
 _THEORY = r"docs/theory/(?P<page>[A-Za-z0-9_-]+\.md)(?:#(?P<anchor>[A-Za-z0-9_-]+))?"
@@ -75,9 +75,7 @@ def check_references(catalog: Any) -> list[Problem]:
 def is_packaged(catalog_dir: str | Path | None, files: list[Path] | None = None) -> bool:
     """Whether lint looks at prismcat's own catalogue (held to resolving references) rather than
     a user's (warned)."""
-    from prismcat.paths import _PACKAGE, default_catalog_dir
-
-    own = {(_PACKAGE / "_catalog").resolve(), (_PACKAGE.parent / "catalog").resolve()}
+    own = {d.resolve() for d in packaged_catalog_dirs()}
     if files:
         return all(any(own_dir in f.resolve().parents for own_dir in own) for f in files)
     root = Path(catalog_dir) if catalog_dir is not None else default_catalog_dir()

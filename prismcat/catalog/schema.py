@@ -11,6 +11,7 @@ from pydantic import AfterValidator, Discriminator, Field, Tag, create_model, fi
 
 from prismcat.formulas.base import Expr, FormulaKind, Int, Num, Spec
 from prismcat.formulas.expr import MAX_HELPERS
+from prismcat.settings import DEFAULT_FAMILY, ProfileName
 from prismcat.text import Prose
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9+\-]*$"
@@ -167,7 +168,9 @@ class Validation(Spec):
     parameters: dict[str, float] = Field(
         default_factory=dict, description="The parameter point to validate at."
     )
-    seeds: Int = Field(2, ge=1, le=256)
+    seeds: Int | None = Field(
+        None, ge=1, le=256, description="Seeds per rung (default: the policy's minimum, 8)."
+    )
     start: Num = Field(0.0, ge=0, description="Window start, in the entry's clock.")
     horizon: Num = Field(gt=0, description="Window end, in the entry's clock.")
     points: Int = Field(31, ge=2, le=2001)
@@ -188,7 +191,7 @@ class Validation(Spec):
     dt: Num | None = Field(
         None, gt=0, description="Step of the rk4 or euler integrator, on the entry's clock."
     )
-    profiles: dict[Literal["quick", "thorough"], Profile] = Field(default_factory=dict)
+    profiles: dict[ProfileName, Profile] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _window(self) -> "Validation":
@@ -312,7 +315,7 @@ def build_entry_model(kinds: dict[str, FormulaKind]) -> type[Spec]:
         id=(Annotated[str, AfterValidator(_not_reserved)], Field(pattern=ID_PATTERN, max_length=120)),
         model=(
             str,
-            Field("autoencoder", description="The model family (prismcat families lists them)."),
+            Field(DEFAULT_FAMILY, description="The model family (prismcat families lists them)."),
         ),
         structure=(
             dict[str, int | str],

@@ -15,17 +15,16 @@ Their numbers (false-alarm rate, power, targets) live in :mod:`prismcat.validati
 
 from __future__ import annotations
 
+from prismcat.checkers.cauchy import CauchyChecker
+from prismcat.checkers.consistency import ConsistencyChecker
+from prismcat.checkers.convergence import ConvergenceChecker
+from prismcat.checkers.extrapolation import ExtrapolationChecker
+from prismcat.checkers.tolerance import ToleranceChecker
 from prismcat.hookspecs import hookimpl
 
 
 @hookimpl
 def register_checkers(register):
-    from prismcat.checkers.cauchy import CauchyChecker
-    from prismcat.checkers.consistency import ConsistencyChecker
-    from prismcat.checkers.convergence import ConvergenceChecker
-    from prismcat.checkers.extrapolation import ExtrapolationChecker
-    from prismcat.checkers.tolerance import ToleranceChecker
-
     for checker in (
         ExtrapolationChecker(),
         ConvergenceChecker(),

@@ -17,6 +17,10 @@ import numpy as np
 from prismcat import hookimpl, prism
 from prismcat.budget import Estimate, fmt_bytes
 from prismcat.families.base import ModelFamily
+from prismcat.paths import default_catalog_dir
+from prismcat.prism_drawing import draw as draw_prism
+from prismcat.simulation import Problem, simulate
+from prismcat.simulation.plan import memory, resolve, resolved_json
 
 ARRAYS = ("train", "population", "train0", "population0", "trS")
 
@@ -55,9 +59,7 @@ class PrismGeometry:
         return str(prism.ratio_exponents(*(exponents[s] for s in AutoencoderFamily.sizes)))
 
     def draw(self, ax: Any, marks: Mapping[str, str]) -> None:
-        from prismcat.report.prism_figure import draw
-
-        draw(ax, marks, legend="here" not in marks.values())
+        draw_prism(ax, marks, legend="here" not in marks.values())
 
 
 class AutoencoderFamily(ModelFamily):
@@ -74,22 +76,24 @@ class AutoencoderFamily(ModelFamily):
         "u": "sigma2 * k",
     }
     probe: ClassVar[dict[str, float]] = {"d": 101.0, "k": 37.0, "n": 53.0, "sigma2": 0.013}
+    symbols: ClassVar[dict[str, str]] = {
+        "sigma2": r"\sigma^{2}",
+        "trS": r"\operatorname{Tr}(S)",
+        "L_train0": r"L_{\mathrm{train}}(0)",
+        "L_pop0": r"L_{\mathrm{pop}}(0)",
+    }
     default_backend = "numpy"
 
     def geometry(self, structure: Any = None) -> PrismGeometry:
         return PrismGeometry()
 
     def catalog_dirs(self):
-        from prismcat.paths import default_catalog_dir
-
         return [default_catalog_dir()]
 
     def backend_for(self, requested: str) -> str:
         return requested  # every backend not declaring another family runs the autoencoder
 
     def problems(self, sizes, structure, times, integrator, dtype, seeds, nest) -> list[Any]:
-        from prismcat.simulation import Problem
-
         base = Problem(
             d=int(sizes["d"]),
             k=int(sizes["k"]),
@@ -108,8 +112,6 @@ class AutoencoderFamily(ModelFamily):
                 "population0": (batch,), "trS": (batch,)}  # fmt: skip
 
     def run(self, problems: list[Any], backend: str) -> dict[str, np.ndarray]:
-        from prismcat.simulation import simulate
-
         results = simulate(problems, backend)
         return {
             "train": np.stack([r.train for r in results]),
@@ -119,8 +121,12 @@ class AutoencoderFamily(ModelFamily):
             "trS": np.array([r.trS for r in results]),
         }
 
+    def loss_scale(self, sizes: Mapping[str, float]) -> float:
+        """The simulated losses are per dimension: the arrays hold L / d."""
+        return float(sizes["d"])
+
     def environment(self, sim, sizes) -> dict[str, Any]:
-        d = sizes["d"]
+        d = self.loss_scale(sizes)
         return {
             "L_train": sim["train"] * d,
             "L_pop": sim["population"] * d,
@@ -130,19 +136,13 @@ class AutoencoderFamily(ModelFamily):
         }
 
     def key_of(self, problem, offer) -> dict[str, Any]:
-        from prismcat.simulation.plan import resolved_json
-
         return resolved_json(problem, offer)
 
     def cost(self, problems: Sequence[Any], offer) -> float:
-        from prismcat.simulation.plan import resolve
-
         r = resolve(problems[0], offer)
         return len(problems) * r.costs[r.formulation]["total"]
 
     def estimate(self, problems: Sequence[Any], offer) -> Estimate:
-        from prismcat.simulation.plan import memory, resolve
-
         p = problems[0]
         r = resolve(p, offer)
         big = max((p.d * p.n, "X"), (p.d * p.k, "W0"))
@@ -151,6 +151,9 @@ class AutoencoderFamily(ModelFamily):
             len(problems) * r.costs[r.formulation]["total"],
             f"{big[1]} alone {fmt_bytes(8.0 * big[0])}" if 8.0 * big[0] > 1e8 else "",
         )
+
+    def record_sizes(self, sizes) -> dict[str, Any]:
+        return {s: (float(sizes[s]) if s == "sigma2" else int(sizes[s])) for s in self.sizes}
 
     def label(self, sizes) -> str:
         s = sizes

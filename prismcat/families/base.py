@@ -19,6 +19,8 @@ import numpy as np
 import pydantic
 
 from prismcat.budget import Estimate
+from prismcat.registry import parse_spec, registry
+from prismcat.settings import DEFAULT_FAMILY
 
 
 class FamilyCell(Protocol):
@@ -68,6 +70,8 @@ class ModelFamily:
     # a generic backend name (what --backend says for the whole catalogue) -> this family's backend
     backend_names: ClassVar[dict[str, str]] = {}
     Structure: ClassVar[type[pydantic.BaseModel] | None] = None  # the entry's `structure:` fields
+    # LaTeX of the names with a fixed meaning in its entries (sizes, observables), e.g. sigma2
+    symbols: ClassVar[dict[str, str]] = {}
 
     # -- geometry -----------------------------------------------------------------------------
     def geometry(self, structure: Any = None) -> Geometry:
@@ -93,11 +97,9 @@ class ModelFamily:
     # -- simulation -----------------------------------------------------------------------------
     def backend_for(self, requested: str) -> str:
         """The backend that runs this family's entries when the user asked for ``requested``."""
-        from prismcat.simulation.api import parse_spec, simulators
-
         name, _ = parse_spec(requested)
-        sim = simulators().get(name)
-        if sim is not None and getattr(sim, "family", "autoencoder") == self.name:
+        sim = registry().simulators.get(name)
+        if sim is not None and getattr(sim, "family", DEFAULT_FAMILY) == self.name:
             return requested
         mapped = self.backend_names.get(name)
         return mapped if mapped is not None else self.default_backend
@@ -139,6 +141,11 @@ class ModelFamily:
         """Peak memory and operations of a batch, checked against the limits before it runs
         (None: the family cannot say, and its tasks are not checked)."""
         return None
+
+    def record_sizes(self, sizes: Mapping[str, float]) -> dict[str, Any]:
+        """Sizes a rung's record repeats at its top level (the autoencoder's d, k, n, sigma2, which
+        results.json has always had there); none by default."""
+        return {}
 
     def label(self, sizes: Mapping[str, float]) -> str:
         """A rung's sizes for messages."""

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from prismcat.prism import exact
+from prismcat.prism_drawing import LEGEND
+from prismcat.scaling import exact
+from prismcat.status import COLOURS, HIGHLIGHT
 
 INTERIOR = "interior"
 
@@ -177,8 +179,6 @@ class PolygonGeometry:
     def draw(self, ax: Any, marks: Mapping[str, str]) -> None:
         from matplotlib.patches import Polygon
 
-        from prismcat.report.prism_figure import COLOURS, HIGHLIGHT
-
         def colour(cell_id: str) -> str:
             state = marks.get(cell_id, "none")
             return HIGHLIGHT if state == "here" else COLOURS[state]
@@ -201,8 +201,8 @@ class PolygonGeometry:
             ax.plot(x, y, "o", ms=12, color=colour(v), mec="black", mew=0.6)
             ax.text(x * 1.18, y * 1.18, v, ha="center", va="center", fontsize=10, weight="bold")
         if "here" not in marks.values():
-            for state, c in COLOURS.items():
-                ax.plot([], [], "o", color=c, label={"none": "no entry"}.get(state, state))
+            for state in LEGEND:
+                ax.plot([], [], "o", color=COLOURS[state], label={"none": "no entry"}.get(state, state))
             ax.legend(loc="lower right", fontsize=7, frameon=False)
         r = 1.6 * max(max(abs(x), abs(y)) for x, y in pts.values())
         ax.set_xlim(-r, r)

@@ -143,6 +143,9 @@ class FormulaKind:
     prepare: Callable[[FormulaSpec, FormulaContext], PreparedFormula]
     description: str = ""
     has_limit: bool = True
+    # how the limit reads in LaTeX: latex(printer, spec) -> (limit, equations), printed with a
+    # prismcat.formulas.latex.EntryPrinter (None: the spec's ``expression``, else the kind's name)
+    latex: Callable[[Any, Any], tuple[str, list[Any]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,8 @@ class MeasureKind:
     arguments: tuple[str, ...]
     build: Callable[..., Measure]
     description: str = ""
+    # how d mu(x) reads in LaTeX: latex(printer, arguments, variable) -> text (None: generic)
+    latex: Callable[[Any, Any, str], str | None] | None = None
 
 
 # -- named spectral integrals --------------------------------------------------------------

@@ -17,6 +17,16 @@ def register_formula_kinds(register: Callable[[Any], None]) -> None:
         register(module.KIND)
 
 
+def _mp_latex(p: Any, args: dict[str, str], over: str) -> str:
+    p.use("mp")
+    return r"d\mu_{\mathrm{MP}(" + p.tex(args["ratio"], inline=True) + ")}(" + p.sym(over) + ")"
+
+
+def _point_mass_latex(p: Any, args: dict[str, str], over: str) -> str:
+    p.use("point_mass")
+    return r"d\delta_{" + p.tex(args["at"], inline=True) + "}(" + p.sym(over) + ")"
+
+
 @hookimpl
 def register_measures(register: Callable[[Any], None]) -> None:
     register(
@@ -25,6 +35,7 @@ def register_measures(register: Callable[[Any], None]) -> None:
             ("ratio",),
             marchenko_pastur,
             "MP(ratio), mean 1, atom at 0 if ratio > 1",
+            latex=_mp_latex,
         )
     )
-    register(MeasureKind("point_mass", ("at",), PointMass, "a unit mass at a point"))
+    register(MeasureKind("point_mass", ("at",), PointMass, "a unit mass at a point", latex=_point_mass_latex))

@@ -3,21 +3,19 @@
 Expressions are written in Python syntax but only a tiny, audited subset is accepted: numbers,
 names, ``+ - * / **``, unary minus, one-step comparisons (for ``where``) and calls to a fixed
 table of vectorised numpy functions. The text is parsed with :mod:`ast` and every node is
-checked; accepted trees become a small tree of :class:`Node` objects (helpers inlined), which is
-compiled into closures over numpy operations. Nothing is ever passed to ``eval``/``exec`` and no
-attribute of any object is reachable from an expression.
+checked; accepted trees become a DAG of operations (:mod:`prismcat.formulas.dag`; helpers are
+shared nodes), which is compiled into closures over numpy operations. Nothing is ever passed to
+``eval``/``exec`` and no attribute of any object is reachable from an expression.
 
-The node tree gives every compiled expression a canonical text (:attr:`Compiled.key`, what caches
-key on) and lets a solver fold the parts that do not change during a solve
-(:meth:`Compiled.bind`).
+The DAG gives every compiled expression a canonical text (:attr:`Compiled.key`, what caches key
+on) and lets a solver fold the parts that do not change during a solve (:meth:`Compiled.bind`).
 """
 
 from __future__ import annotations
 
 import ast
 import difflib
-import operator
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -26,60 +24,28 @@ from typing import Any
 import numpy as np
 
 from prismcat.errors import EvaluationError, ExpressionError
+from prismcat.formulas.dag import (
+    SCALAR_OPS,
+    Builder,
+    Env,
+    Evaluator,
+    Node,
+    canonical,
+    fold,
+)
+from prismcat.formulas.functions import STANDARD_FUNCTIONS, Function
 
 MAX_EXPRESSION_LENGTH = 2000
 MAX_DEPTH = 100
 MAX_EXPANDED_DEPTH = 400
-MAX_OPERATIONS = 20_000  # distinct operations of one compiled expression, helpers inlined
 MAX_HELPERS = 64  # helpers of one where: block (a scope holds an entry's and a formula's)
 
-Env = Mapping[str, Any]
-Evaluator = Callable[[Env], Any]
 
 CONSTANTS: dict[str, float] = {"pi": float(np.pi)}
 
 
-@dataclass(frozen=True)
-class Function:
-    """One entry of the function table: a vectorised implementation and its arity."""
-
-    name: str
-    impl: Callable[..., Any]
-    min_args: int
-    max_args: int
-    doc: str
-
-
 _BINARY: dict[type, str] = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow"}
 _COMPARE: dict[type, str] = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge"}
-_OPS: dict[str, Callable[..., Any]] = {
-    "add": np.add,
-    "sub": np.subtract,
-    "mul": np.multiply,
-    "div": np.divide,
-    "pow": np.power,
-    "neg": np.negative,
-    "lt": np.less,
-    "le": np.less_equal,
-    "gt": np.greater,
-    "ge": np.greater_equal,
-}
-# The same operations as Python operators: identical on numpy scalars and arrays, a few times
-# faster on scalars, but Python floats would divide by zero into an exception and take
-# fractional powers of negative numbers into complex values. Only for bound expressions, whose
-# callers pass numpy values (pow keeps np.power: ndarray ** 0.5 would take a square root).
-_NUMPY_ONLY_OPS: dict[str, Callable[..., Any]] = {
-    **_OPS,
-    "add": operator.add,
-    "sub": operator.sub,
-    "mul": operator.mul,
-    "div": operator.truediv,
-    "neg": operator.neg,
-    "lt": operator.lt,
-    "le": operator.le,
-    "gt": operator.gt,
-    "ge": operator.ge,
-}
 _FORBIDDEN: dict[type, str] = {
     ast.Attribute: "attribute access",
     ast.Subscript: "subscripts",
@@ -105,210 +71,6 @@ _FORBIDDEN: dict[type, str] = {
 
 
 @dataclass(frozen=True, eq=False)
-class Node:
-    """One operation of a compiled expression: ``op`` applied to ``args``.
-
-    ``op`` is ``const`` (``value``: the number), ``var`` (``value``: the name), ``call``
-    (``value``: the function name, ``impl`` its implementation) or a key of ``_OPS``.
-    Helpers are inlined as shared sub-trees, so a tree is a DAG.
-    """
-
-    op: str
-    args: tuple[Node, ...] = ()
-    value: Any = None
-    impl: Callable[..., Any] | None = field(default=None, repr=False)
-
-    def apply(self, values: Sequence[Any]) -> Any:
-        """This operation on already evaluated operands (as its closure computes it)."""
-        return _operation(self, _OPS)(*values)
-
-
-def _postorder(roots: Sequence[Node], done: Mapping[int, Any] | None = None) -> list[Node]:
-    """Distinct nodes below ``roots`` (not in ``done``), operands first; iterative, since an
-    expression with helpers inlined can be deeper than Python's recursion limit allows."""
-    seen: set[int] = set(done or ())
-    order: list[Node] = []
-    stack: list[tuple[Node, bool]] = [(r, False) for r in reversed(roots)]
-    while stack:
-        node, ready = stack.pop()
-        if id(node) in seen:
-            continue
-        if ready:
-            seen.add(id(node))
-            order.append(node)
-            continue
-        stack.append((node, True))
-        stack.extend((a, False) for a in reversed(node.args))
-    return order
-
-
-def canonical(roots: Sequence[Node]) -> str:
-    """A text that equals another's exactly when the (unbound) trees compute the same operations.
-
-    Distinct sub-trees are numbered in post-order and listed once, so a shared helper costs its
-    size once, never its expanded size."""
-    lines: list[str] = []
-    numbers: dict[tuple, int] = {}
-    number: dict[int, int] = {}
-    for node in _postorder(roots):
-        value = repr(float(node.value)) if node.op == "const" else node.value
-        signature = (node.op, value, tuple(number[id(a)] for a in node.args))
-        if signature not in numbers:
-            numbers[signature] = len(lines)
-            label = node.op if value is None else f"{node.op}:{value}"
-            lines.append(f"{label}({','.join(map(str, signature[2]))})")
-        number[id(node)] = numbers[signature]
-    return ";".join(lines) + " -> " + ",".join(str(number[id(r)]) for r in roots)
-
-
-class _Builder:
-    """Turns nodes into closures and variable sets.
-
-    A helper used in several places is one shared node of the DAG; it is evaluated once per call
-    (bound to a slot of the environment before the nodes that read it), never once per path, so
-    the work of an evaluation is the number of distinct operations (at most
-    ``MAX_OPERATIONS``), however the helpers nest. Expressions without shared operations are
-    plain nested closures, memoised per node across the builds of one scope (the memo holds each
-    node, so an ``id`` is never reused while it is a key)."""
-
-    def __init__(self, ops: Mapping[str, Callable[..., Any]] = _OPS) -> None:
-        self._memo: dict[int, tuple[Node, Evaluator, frozenset[str]]] = {}
-        self._ops = ops
-
-    def build(self, root: Node) -> tuple[Evaluator, frozenset[str]]:
-        order = _postorder([root])
-        if len(order) > MAX_OPERATIONS:
-            raise ExpressionError(
-                f"expression has {len(order)} distinct operations once its helpers are inlined "
-                f"(limit {MAX_OPERATIONS})"
-            )
-        uses: dict[int, int] = {}
-        for node in order:
-            for a in node.args:
-                uses[id(a)] = uses.get(id(a), 0) + 1
-        shared = [n for n in order if uses.get(id(n), 0) > 1 and n.op not in ("const", "var")]
-        if not shared:
-            return self._tree(root)
-        return self._dag(order, shared, root)
-
-    def _tree(self, root: Node) -> tuple[Evaluator, frozenset[str]]:
-        memo = self._memo
-        for node in _postorder([root], memo):
-            parts = [memo[id(a)] for a in node.args]
-            names = frozenset({node.value}) if node.op == "var" else frozenset().union(*(p[2] for p in parts))
-            memo[id(node)] = (node, _closure(node, [p[1] for p in parts], self._ops), names)
-        return memo[id(root)][1:]
-
-    def _dag(self, order: list[Node], shared: list[Node], root: Node) -> tuple[Evaluator, frozenset[str]]:
-        """Shared operations computed once per call, in dependency order, into slots ("\x00i":
-        no expression can name them) that the operations above them read."""
-        slots = {id(n): f"\x00{i}" for i, n in enumerate(shared)}
-        own: dict[int, Evaluator] = {}  # what computes each node
-        ref: dict[int, Evaluator] = {}  # what a parent calls to get its value
-        names: dict[int, frozenset[str]] = {}
-        for node in order:
-            own[id(node)] = _closure(node, [ref[id(a)] for a in node.args], self._ops)
-            names[id(node)] = (
-                frozenset({node.value})
-                if node.op == "var"
-                else frozenset().union(*(names[id(a)] for a in node.args))
-            )
-            slot = slots.get(id(node))
-            ref[id(node)] = own[id(node)] if slot is None else _slot_reader(slot)
-        steps = [(slots[id(n)], own[id(n)]) for n in shared]
-        top = own[id(root)]
-
-        def evaluate(env: Env) -> Any:
-            local = dict(env)
-            for slot, fn in steps:
-                local[slot] = fn(local)
-            return top(local)
-
-        return evaluate, names[id(root)]
-
-
-def _slot_reader(slot: str) -> Evaluator:
-    return lambda env: env[slot]
-
-
-def _is_two(node: Node) -> bool:
-    return node.op == "const" and np.ndim(node.value) == 0 and node.value == 2
-
-
-def _operation(node: Node, ops: Mapping[str, Callable[..., Any]]) -> Callable[..., Any]:
-    """The function an operation node applies to its operands' values."""
-    if node.op == "call":
-        assert node.impl is not None
-        return node.impl
-    if node.op == "pow" and _is_two(node.args[1]):
-        return lambda x, _: np.square(x)  # exact, and ten times faster than power for complex
-    return ops[node.op]
-
-
-def _closure(node: Node, args: list[Evaluator], ops: Mapping[str, Callable[..., Any]]) -> Evaluator:
-    """numpy closure evaluating ``node`` from the closures of its operands."""
-    if node.op == "const":
-        const = node.value
-        return lambda env: const
-    if node.op == "var":
-        name = node.value
-        return lambda env: env[name]
-    fn = _operation(node, ops)
-    if len(args) == 1:
-        (arg,) = args
-        return lambda env: fn(arg(env))
-    if len(args) == 2:
-        left, right = args
-        return lambda env: fn(left(env), right(env))
-    return lambda env: fn(*[a(env) for a in args])
-
-
-def _fold(root: Node, values: Mapping[str, Any]) -> Node:
-    """``root`` with the variables in ``values`` replaced and constant sub-trees evaluated."""
-    new: dict[int, Node] = {}
-    for node in _postorder([root]):
-        if node.op == "var":
-            new[id(node)] = Node("const", value=values[node.value]) if node.value in values else node
-            continue
-        args = tuple(new[id(a)] for a in node.args)
-        out = Node(node.op, args, node.value, node.impl) if args else node
-        if args and all(a.op == "const" for a in args):
-            try:
-                with np.errstate(all="ignore"):
-                    out = Node("const", value=out.apply([a.value for a in args]))
-            except (ValueError, TypeError, ArithmeticError, IndexError):
-                pass  # left to fail, with its message, when evaluated
-        new[id(node)] = out
-    return new[id(root)]
-
-
-# Operations f with f(conj z) = conj f(z) (numpy's complex functions follow C99, branch cuts
-# included); abs and real give real values, which are their own conjugates.
-_CONJUGATION_SAFE = frozenset(
-    {"const", "var", "add", "sub", "mul", "div", "pow", "neg", "abs", "real"}
-    | {"exp", "expm1", "log", "log1p", "sqrt", "tanh", "sinh", "cosh", "sin", "cos", "arccos", "arctan"}
-)
-
-
-def commutes_with_conjugation(compiled: Compiled, complex_names: frozenset[str]) -> bool:
-    """Whether conjugating the variables ``complex_names`` conjugates the value (all others being
-    real): every operation on a complex operand is in a conjugation-safe table. Orderings
-    (comparisons, minimum, maximum, clip, pos), imag and sign are not, nor is a real base to a
-    complex power (a negative base sits on the cut of log with +0j, its conjugate would not)."""
-    complex_ids: set[int] = set()
-    for node in _postorder([compiled.tree]):
-        operands = [id(a) in complex_ids for a in node.args]
-        if not (any(operands) or (node.op == "var" and node.value in complex_names)):
-            continue
-        complex_ids.add(id(node))
-        name = node.value if node.op == "call" else node.op
-        safe = name in _CONJUGATION_SAFE and not (name == "pow" and not operands[0])
-        if not (safe or (name == "mp_stieltjes" and not operands[0])):  # a real ratio, a complex point
-            return False
-    return True
-
-
-@dataclass(frozen=True, eq=False)
 class Compiled:
     """A checked, compiled expression. Call it with an environment of numpy arrays."""
 
@@ -319,8 +81,8 @@ class Compiled:
     variables: frozenset[str]
 
     @classmethod
-    def build(cls, text: str, tree: Node, depth: int, builder: _Builder | None = None) -> Compiled:
-        fn, names = (builder or _Builder()).build(tree)
+    def build(cls, text: str, tree: Node, depth: int, builder: Builder | None = None) -> Compiled:
+        fn, names = (builder or Builder()).build(tree)
         return cls(text, tree, depth, fn, names)
 
     def __call__(self, env: Env) -> np.ndarray:
@@ -345,7 +107,7 @@ class Compiled:
         values = {
             k: v if isinstance(v, np.ndarray | np.generic) else np.asarray(v)[()] for k, v in values.items()
         }
-        return Compiled.build(self.text, _fold(self.tree, values), self.depth, _Builder(_NUMPY_ONLY_OPS))
+        return Compiled.build(self.text, fold(self.tree, values), self.depth, Builder(SCALAR_OPS))
 
 
 def _numpy(value: Any) -> Any:
@@ -422,15 +184,13 @@ class Scope:
         helpers: Mapping[str, str] | None = None,
         functions: Mapping[str, Function] | None = None,
     ):
-        from prismcat.formulas.functions import STANDARD_FUNCTIONS
-
         self.variables = list(dict.fromkeys(variables))
         self.helpers = dict(helpers or {})
         self.functions = dict(STANDARD_FUNCTIONS if functions is None else functions)
         self._compiled: dict[str, Compiled] = {}
         self._mentions: dict[str, list[str]] = {}
         self._failed: dict[str, HelperError] = {}
-        self._builder = _Builder()
+        self._builder = Builder()
         if len(self.helpers) > 2 * MAX_HELPERS:
             name = list(self.helpers)[2 * MAX_HELPERS]
             raise HelperError(name, f"more than {2 * MAX_HELPERS} helpers in one scope")

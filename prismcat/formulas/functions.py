@@ -8,12 +8,23 @@ expressions and as integration limits; their ratio argument comes first.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from prismcat.formulas.expr import Function
 from prismcat.formulas.measures import marchenko_pastur, mp_moment
+
+
+@dataclass(frozen=True)
+class Function:
+    """One entry of the function table: a vectorised implementation and its arity."""
+
+    name: str
+    impl: Callable[..., Any]
+    min_args: int
+    max_args: int
+    doc: str
 
 
 def _ratio_map(fn: Callable[..., float]) -> Callable[..., np.ndarray]:

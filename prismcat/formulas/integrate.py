@@ -29,6 +29,7 @@ from functools import cache
 from typing import Any
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from prismcat.errors import EvaluationError
 from prismcat.formulas import dop853_tableau as T
@@ -101,8 +102,6 @@ def integrate(
 @cache
 def _blas_controller() -> Any:
     """threadpoolctl's view of the BLAS libraries (found once, on the first solve: 11 us a limit)."""
-    from threadpoolctl import ThreadpoolController
-
     return ThreadpoolController()
 
 

@@ -8,12 +8,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from prismcat import figures
 from prismcat.display import limits_html
 from prismcat.files import OutputFolder
-from prismcat.report import figures
-from prismcat.report.prism_figure import COLOURS, cell_status
+from prismcat.prism_drawing import LEGEND, cell_status
 from prismcat.safehtml import sanitize
-from prismcat.validation.runner import Validation, to_records
+from prismcat.status import COLOURS
+from prismcat.validation.outcome import Validation
+from prismcat.validation.records import to_records
 
 
 def results_json(records: dict[str, Any]) -> str:
@@ -63,7 +65,7 @@ def write_records(
     """Write the three report files of ``records`` (a validation's ``results.json`` content, e.g.
     :func:`prismcat.validation.runner.to_records` or a saved file) into ``out_dir``, each
     atomically and listed in the folder's marker; return their paths. ``workers``: processes
-    drawing the figures (see :func:`prismcat.report.figures.entry_pngs`). Everything is rendered
+    drawing the figures (see :func:`prismcat.figures.entry_pngs`). Everything is rendered
     before the first file is written."""
     folder = report_folder(out_dir, len(records["entries"]), overwrite)
     texts = {
@@ -182,7 +184,7 @@ def _figure_job(rec: dict[str, Any], catalog: Any) -> figures.Job:
 
 def html_report(records: dict[str, Any], catalog: Any, *, workers: int | None = None) -> str:
     """The self-contained HTML report (figures embedded as PNG); ``workers`` as for
-    :func:`prismcat.report.figures.entry_pngs`."""
+    :func:`prismcat.figures.entry_pngs`."""
     statuses = {r["id"]: r["status"] for r in records["entries"]}
     pictures = []
     for geometry, entries in catalog.by_geometry().items():
@@ -258,7 +260,8 @@ def html_report(records: dict[str, Any], catalog: Any, *, workers: int | None = 
                 parts.append(f"<p class='small'>{e(c['checker'])}:</p>" + _table(c["table"]))
         parts.append(_img(image, f"curves of {rec['id']}"))
         parts.append("</section>")
-    parts.append(f"<p class='small'>Status colours: {', '.join(f'{k} {v}' for k, v in COLOURS.items())}.</p>")
+    colours = ", ".join(f"{k} {COLOURS[k]}" for k in LEGEND)
+    parts.append(f"<p class='small'>Status colours: {colours}.</p>")
     head = (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>prismcat validation report</title>"
         f"<style>{CSS}</style></head><body>"

@@ -11,8 +11,9 @@ import numpy as np
 
 from prismcat.budget import Estimate, Limits
 from prismcat.errors import PluginError
-from prismcat.plugins import collect
-from prismcat.settings import default_max_memory
+from prismcat.optional import pandas
+from prismcat.registry import backend, registry, with_options
+from prismcat.settings import DEFAULT_FAMILY, default_max_memory
 from prismcat.simulation.base import Integrated, SimulationError, Simulator
 from prismcat.simulation.plan import Offer, final_spectrum, memory, prepare, resolve
 from prismcat.simulation.problem import Problem, ProblemError
@@ -51,25 +52,11 @@ class SimResult:
 
     def to_frame(self):
         """Columns t, train, population (per-dimension losses; pandas)."""
-        from prismcat.results import _pandas
-
-        return _pandas().DataFrame({"t": self.t, "train": self.train, "population": self.population})
+        return pandas().DataFrame({"t": self.t, "train": self.train, "population": self.population})
 
     def plot(self, ax: Any = None):
         """L_train/d and L_pop/d against model time."""
-        from prismcat.display import _axes
-
-        ax = _axes(ax)
-        ax.plot(self.t, self.train, label="L_train / d")
-        ax.plot(self.t, self.population, "--", label="L_pop / d")
-        p = self.problem
-        ax.set_title(
-            f"d={p.d} k={p.k} n={p.n} sigma2={p.sigma2:g} seed={p.seed} ({self.info.get('backend')})",
-            fontsize=9,
-        )
-        ax.set_xlabel("t")
-        ax.legend(fontsize=8)
-        return ax
+        return registry().view("simresult.plot")(self, ax)
 
     def __repr__(self) -> str:
         p = self.problem
@@ -79,19 +66,12 @@ class SimResult:
         )
 
     def _repr_html_(self) -> str:
-        import html
-
-        i = self.info
-        return (
-            f"<p>{html.escape(repr(self))}</p><p>"
-            + html.escape(f"{i.get('backend')}, {i.get('integrator')}, {i.get('formulation')}, ")
-            + f"{i.get('evals')} evaluations</p>"
-        )
+        return registry().view("simresult.html")(self)
 
 
 def simulators() -> dict[str, Simulator]:
     """Installed simulator backends by name."""
-    return collect("register_simulators")
+    return dict(registry().simulators)
 
 
 def backends() -> list[dict[str, Any]]:
@@ -111,7 +91,7 @@ def backends() -> list[dict[str, Any]]:
                 "description": sim.description,
                 "available": bool(ok),
                 "reason": why,
-                "family": getattr(sim, "family", "autoencoder"),
+                "family": getattr(sim, "family", DEFAULT_FAMILY),
                 "runs": runs,
                 "options": options,
             }
@@ -119,53 +99,9 @@ def backends() -> list[dict[str, Any]]:
     return out
 
 
-def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
-    """``'sgd:batch_size=16,lr=0.01'`` -> ``('sgd', {'batch_size': '16', 'lr': '0.01'})``."""
-    name, _, rest = spec.partition(":")
-    options: dict[str, str] = {}
-    for item in filter(None, (part.strip() for part in rest.split(","))):
-        key, eq, value = item.partition("=")
-        if not eq or not key.strip():
-            raise PluginError(f"backend option '{item}' in '{spec}' is not KEY=VALUE")
-        options[key.strip()] = value.strip()
-    return name.strip(), options
-
-
-def with_options(backend: str, options: Mapping[str, Any] | None) -> str:
-    """The backend spec with ``options`` added (``--option KEY=VALUE`` on the command line)."""
-    if not options:
-        return backend
-    name, given = parse_spec(backend)
-    merged = {**given, **{str(k): str(v) for k, v in options.items()}}
-    return name + ":" + ",".join(f"{k}={v}" for k, v in merged.items())
-
-
 def get_simulator(spec: str) -> Simulator:
     """The usable backend named by ``spec`` (``NAME`` or ``NAME:KEY=VALUE,...``), configured."""
-    from prismcat.plugins import conflict
-
-    name, options = parse_spec(spec)
-    sims = simulators()
-    if name not in sims:
-        owners = conflict("register_simulators", name)
-        if owners:
-            raise PluginError(
-                f"simulator backend '{name}' is registered by more than one plugin ({', '.join(owners)}): "
-                "uninstall all but one ('prismcat plugins' lists them)"
-            )
-        known = ", ".join(sims) or "none installed"
-        raise PluginError(
-            f"no simulator backend '{name}' (installed: {known}); 'prismcat plugins' shows any that "
-            "failed to load"
-        )
-    sim = sims[name]
-    try:
-        ok, why = sim.available()
-    except Exception as exc:
-        ok, why = False, f"{type(exc).__name__}: {exc}"
-    if not ok:
-        raise PluginError(f"simulator backend '{name}' is not usable here: {why}")
-    return sim.configure(**options)
+    return backend(spec)
 
 
 def simulate(
@@ -181,8 +117,8 @@ def simulate(
     before its data are drawn."""
     items = [problems] if isinstance(problems, Problem) else list(problems)
     sim = get_simulator(with_options(backend, options))
-    family = getattr(sim, "family", "autoencoder")
-    if family != "autoencoder":
+    family = getattr(sim, "family", DEFAULT_FAMILY)
+    if family != DEFAULT_FAMILY:
         raise PluginError(
             f"simulator backend '{sim.name}' runs the {family} family's problems, not the autoencoder's "
             f"(its family runs them: prismcat.families.get_family('{family}').run)"
@@ -253,7 +189,7 @@ def offer_of(sim: Simulator) -> Offer:
     """The backend's offer, checked (a plugin declaring something unknown is a PluginError)."""
     try:
         offer = sim.offer()
-        if getattr(sim, "family", "autoencoder") != "autoencoder":
+        if getattr(sim, "family", DEFAULT_FAMILY) != DEFAULT_FAMILY:
             return offer  # another family's backend: its family negotiates with it
         return replace(offer, backend=f"simulator backend '{sim.name}'")
     except ProblemError as exc:

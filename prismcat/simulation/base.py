@@ -24,6 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from prismcat.errors import PluginError, PrismcatError
+from prismcat.settings import DEFAULT_FAMILY
 from prismcat.simulation.plan import Offer, Prepared
 
 
@@ -66,7 +67,7 @@ class Simulator(abc.ABC):
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
-    family: ClassVar[str] = "autoencoder"  # the model family whose problems it runs
+    family: ClassVar[str] = DEFAULT_FAMILY  # the model family whose problems it runs
     formulations: ClassVar[tuple[str, ...]] = ("data-w",)
     methods: ClassVar[tuple[str, ...]] = ("euler", "rk4", "adaptive")
     cost_model: ClassVar[bool] = False

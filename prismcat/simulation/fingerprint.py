@@ -19,6 +19,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from threadpoolctl import threadpool_info
+
 import prismcat
 from prismcat.errors import PluginError
 from prismcat.settings import blas_threads
@@ -56,7 +59,6 @@ def _blas() -> list[dict[str, str]]:
     """The BLAS libraries numpy and scipy compute with (others that happen to be loaded, e.g.
     torch's, are left out so that the key does not depend on what was imported before)."""
     import scipy.linalg  # noqa: F401  (loads scipy's BLAS, so it is always listed)
-    from threadpoolctl import threadpool_info
 
     keep = ("internal_api", "version", "architecture", "threading_layer")
     libs = [
@@ -69,8 +71,7 @@ def _blas() -> list[dict[str, str]]:
 
 def environment() -> dict[str, Any]:
     """The host-side numerical environment every backend shares (X and W0 are drawn with numpy)."""
-    import numpy as np
-    import scipy
+    import scipy  # deferred, as in _blas above: scipy is loaded only when a simulation runs
 
     return {
         "prismcat": prismcat.__version__,

@@ -12,6 +12,7 @@ from functools import partial
 
 import numpy as np
 
+from prismcat.optional import missing
 from prismcat.simulation import kernels as K
 from prismcat.simulation.base import (
     Integrated,
@@ -78,9 +79,7 @@ class JaxSimulator(Simulator):
     cost_model = True
 
     def available(self) -> tuple[bool, str]:
-        from prismcat.simulators import missing
-
-        why = missing(("jax", "diffrax"), "jax")
+        why = missing(("jax", "diffrax"))
         if why:
             return False, why
         jax = _jax()

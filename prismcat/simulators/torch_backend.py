@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 
+from prismcat.optional import missing
 from prismcat.simulation import kernels as K
 from prismcat.simulation.arrays import ArraySimulator, Flow
 from prismcat.simulation.base import Integrated, SimulationError
@@ -33,9 +34,7 @@ class TorchSimulator(ArraySimulator):
     cost_model = True
 
     def available(self) -> tuple[bool, str]:
-        from prismcat.simulators import missing
-
-        why = missing(("torch", "torchdiffeq"), "torch")
+        why = missing(("torch", "torchdiffeq"))
         if why:
             return False, why
         import torch

@@ -11,9 +11,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from prismcat import figures
+from prismcat.catalog import load_catalog
 from prismcat.errors import PrismcatError
 from prismcat.files import OutputFolder
 from prismcat.paths import REPO_ROOT, theory_dir
+from prismcat.site.pages import entry_page, index_page
+from prismcat.validation.records import load_results
 
 HOOKS = Path(__file__).with_name("hooks.py")
 API = {  # page -> modules documented on it
@@ -24,8 +30,14 @@ API = {  # page -> modules documented on it
         "prismcat.simulation.plan",
         "prismcat.testing.conformance",
     ],
-    "validation": ["prismcat.validation.runner", "prismcat.validation.checks", "prismcat.validation.policy"],
-    "plugins": ["prismcat.hookspecs", "prismcat.plugins"],
+    "validation": [
+        "prismcat.settings",
+        "prismcat.validation.runner",
+        "prismcat.validation.power",
+        "prismcat.validation.checks",
+        "prismcat.validation.policy",
+    ],
+    "plugins": ["prismcat.hookspecs", "prismcat.registry", "prismcat.plugins"],
     "formulas": ["prismcat.formulas.latex"],
 }
 GUIDES = [
@@ -36,6 +48,7 @@ GUIDES = [
     ("Adding a model family", "writing-a-family.md"),
     ("Scaling out", "scale-out.md"),
     ("Security", "security.md"),
+    ("Architecture", "architecture.md"),
 ]
 THEORY = [
     "index",
@@ -89,8 +102,6 @@ def notebook_markdown(path: Path) -> str:
 
 
 def _records(results: str | Path | None) -> dict[str, dict[str, Any]]:
-    from prismcat.validation.records import load_results
-
     if results is None:
         return {}
     return {r["id"]: r for r in load_results(results)["entries"]}
@@ -99,9 +110,6 @@ def _records(results: str | Path | None) -> dict[str, dict[str, Any]]:
 def assemble(docs: Path, catalog: Any, records: dict[str, dict[str, Any]]) -> list[Any]:
     """Write every page of the site into ``docs``; return the mkdocs navigation. ``records``: the
     results.json records by entry id (checked by :func:`prismcat.validation.records.load_results`)."""
-    from prismcat.report import figures
-    from prismcat.site.pages import entry_page, index_page
-
     repo_docs = REPO_ROOT / "docs" if REPO_ROOT is not None else None
     known = (
         {"index.md", "entries/index.md", "notebook.md"}
@@ -227,11 +235,8 @@ def build_site(
         from mkdocs.commands.build import build
         from mkdocs.config import load_config
     except ImportError:
-        raise PrismcatError("building the site needs the docs extra: pip install 'prismcat[docs]'") from None
-    import yaml
-
-    from prismcat.catalog import load_catalog
-
+        hint = "pip install 'prismcat-regimes[docs]'"
+        raise PrismcatError(f"building the site needs the docs extra: {hint}") from None
     folder = OutputFolder(Path(output).resolve(), "site", overwrite=overwrite)
     folder.check_reusable(needed=SITE_BYTES)
     records = _records(results)

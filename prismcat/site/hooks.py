@@ -4,8 +4,8 @@ reaches a browser."""
 
 from __future__ import annotations
 
+from prismcat.mathml import render_arithmatex
 from prismcat.safehtml import sanitize_page
-from prismcat.site.mathml import render_arithmatex
 
 
 def on_page_content(html, page, config, files):

@@ -16,6 +16,7 @@ from prismcat.simulation.api import offer_of, run_batch
 from prismcat.simulation.base import Integrated, SimulationError, Simulator
 from prismcat.simulation.plan import allowed, prepare
 from prismcat.simulation.problem import Integrator, Problem
+from prismcat.simulators.numpy_backend import NumpySimulator
 
 AGREEMENT = 1e-9  # max |difference| of per-dimension losses with the numpy backend, float64
 FLOAT32_AGREEMENT = 1e-4  # relative, float32 against float64
@@ -76,8 +77,6 @@ def cases(sim: Simulator, every_method: bool = True) -> list[tuple[str, str]]:
 
 
 def _reference() -> Simulator:
-    from prismcat.simulators.numpy_backend import NumpySimulator
-
     return NumpySimulator()
 
 

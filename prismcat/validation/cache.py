@@ -14,6 +14,7 @@ the run goes on uncached.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import io
 import json
@@ -187,8 +188,6 @@ _FILE = re.compile(r"[0-9a-f]{64}\.npz")
 
 
 def _iso(ts: float) -> str:
-    import datetime as dt
-
     return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds")
 
 

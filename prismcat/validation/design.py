@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from prismcat.catalog.entry import Entry
 from prismcat.errors import PrismcatError
-from prismcat.prism import exact
-from prismcat.scaling import solve_sizes
+from prismcat.scaling import exact, solve_sizes
 from prismcat.simulation import Integrator
-
-ProfileName = Literal["quick", "thorough"]
+from prismcat.validation import policy
 
 
 @dataclass(frozen=True)
@@ -67,7 +65,7 @@ def settings_for(
         ladder=tuple(pick("ladder", v.ladder)),
         base=dict(pick("base", v.base)),
         parameters=dict(v.parameters),
-        seeds=pick("seeds", v.seeds),
+        seeds=pick("seeds", v.seeds) or policy.MIN_SEEDS,
         start=v.start,
         horizon=v.horizon,
         points=pick("points", v.points),

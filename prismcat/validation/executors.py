@@ -1,5 +1,5 @@
-"""Executors run simulation tasks: on a pool of local processes (the default), in this process,
-or on a Dask cluster.
+"""Executors run tasks (simulation tasks; any picklable item, e.g. a chunk of report figures): on a
+pool of local processes (the default), in this process, or on a Dask cluster.
 
 An executor's ``map(fn, tasks)`` yields ``(task, value, exception)`` as tasks finish, in any order;
 the runner caches every value as it arrives, so an interrupted or re-submitted sweep recomputes
@@ -10,6 +10,7 @@ decided by the runner, not the executor), so they give identical results.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing as mp
 import os
 import signal
 import sys
@@ -17,11 +18,12 @@ import threading
 import time
 import types
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from prismcat.errors import PrismcatError
 from prismcat.settings import default_jobs
-from prismcat.validation.tasks import Task
 
 
 class TaskTimeout(BaseException):
@@ -55,12 +57,13 @@ def time_limit(seconds: float | None, what: str):
         signal.signal(signal.SIGALRM, previous)
 
 
-Outcome = tuple[Task, Any, BaseException | None]
+Outcome = tuple[Any, Any, BaseException | None]  # (the item, its value, or the exception it raised)
 
 
-def _run_limited(fn: Callable[[Task], Any], task: Task, timeout: float | None) -> Any:
+def _run_limited(fn: Callable[[Any], Any], task: Any, timeout: float | None) -> Any:
     """``fn(task)`` within the task time limit (in this process, or inside a pool worker)."""
-    with time_limit(timeout, f"simulator backend '{task.backend}'"):
+    backend = getattr(task, "backend", None)
+    with time_limit(timeout, f"simulator backend '{backend}'" if backend else "a task"):
         return fn(task)
 
 
@@ -75,7 +78,7 @@ class InProcessExecutor:
     def __init__(self, timeout: float | None = None):
         self.timeout = timeout
 
-    def map(self, fn: Callable[[Task], Any], tasks: Sequence[Task]) -> Iterable[Outcome]:
+    def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterable[Outcome]:
         for task in tasks:
             try:
                 value = _run_limited(fn, task, self.timeout)
@@ -142,9 +145,6 @@ class LocalExecutor:
 
     def _pool(self):
         if self.pool is None:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
-
             ctx = mp.get_context("forkserver")
             ctx.set_forkserver_preload(list(self.PRELOAD))
             self.pool = ProcessPoolExecutor(
@@ -152,13 +152,10 @@ class LocalExecutor:
             )
         return self.pool
 
-    def map(self, fn: Callable[[Task], Any], tasks: Sequence[Task]) -> Iterable[Outcome]:
+    def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterable[Outcome]:
         if self.jobs == 1 or len(tasks) < 2:
             yield from InProcessExecutor(self.timeout).map(fn, tasks)
             return
-        from concurrent.futures import as_completed
-        from concurrent.futures.process import BrokenProcessPool
-
         pool = self._pool()
         with _main_hidden():  # workers start as tasks are submitted
             futures = {pool.submit(_run_limited, fn, t, self.timeout): t for t in tasks}
@@ -183,6 +180,7 @@ class LocalExecutor:
         pool, self.pool = self.pool, None
         if cancel:
             processes = list((getattr(pool, "_processes", None) or {}).values())
+            manager = getattr(pool, "_executor_manager_thread", None)  # shutdown forgets it
             pool.shutdown(wait=False, cancel_futures=True)
             for p in processes:
                 with contextlib.suppress(Exception):
@@ -190,6 +188,11 @@ class LocalExecutor:
             for p in processes:
                 with contextlib.suppress(Exception):
                     p.join(5)
+            # Let the pool's manager thread see its workers gone and close its wake-up pipe now:
+            # left running, it races the interpreter's exit hook, which then writes to a closed
+            # pipe and prints a traceback after the clean "interrupted" message.
+            if manager is not None:
+                manager.join(5)
         else:
             pool.shutdown(wait=True)
 
@@ -215,7 +218,7 @@ class DaskExecutor:
             from distributed import Client, LocalCluster
         except ImportError:
             raise PrismcatError(
-                "the Dask executor needs dask.distributed: pip install 'prismcat[dask]'"
+                "the Dask executor needs dask.distributed: pip install 'prismcat-regimes[dask]'"
             ) from None
         self.retries = retries
         self.timeout = timeout
@@ -231,8 +234,8 @@ class DaskExecutor:
             )
             self.client = Client(self.cluster)
 
-    def map(self, fn: Callable[[Task], Any], tasks: Sequence[Task]) -> Iterable[Outcome]:
-        from distributed import as_completed
+    def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterable[Outcome]:
+        from distributed import as_completed  # dask's own, for its futures
 
         futures = {
             self.client.submit(fn, t, key=f"prismcat-{t.key}-{t.part}", retries=self.retries, pure=False): t

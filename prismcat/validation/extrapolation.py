@@ -31,6 +31,7 @@ se(t). Deviations are reported in units of the quantity's scale (sup |limit| unl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -118,8 +119,6 @@ class Extrapolation:
 
     def power(self, profile: np.ndarray, r: float) -> float:
         """Probability of detecting the error r * profile(t) (one-point approximation)."""
-        from statistics import NormalDist
-
         best = float(np.max(np.abs(np.asarray(profile, dtype=float)) / self.se))
         return NormalDist().cdf(abs(r) * best - self.critical)
 

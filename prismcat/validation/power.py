@@ -18,6 +18,7 @@ entry is held to: its declared one (``validation.resolution``), else the policy'
 from __future__ import annotations
 
 import dataclasses
+import html
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,8 +28,14 @@ import numpy as np
 
 from prismcat.catalog.entry import Entry
 from prismcat.catalog.loader import Catalog
+from prismcat.optional import pandas
 from prismcat.settings import OptionError, RunOptions
+from prismcat.validation import policy
 from prismcat.validation.cache import DiskCache
+from prismcat.validation.check import checkers, run_checkers
+from prismcat.validation.measure import measure
+from prismcat.validation.outcome import EntryRun
+from prismcat.validation.runner import simulate
 
 DEFAULT_DELTA = 0.03  # the relative size of each perturbation (3%)
 
@@ -135,9 +142,7 @@ class PowerReport:
 
     def to_frame(self):
         """One row per perturbation (pandas)."""
-        from prismcat.results import _pandas
-
-        return _pandas().DataFrame([o.to_json() for o in self.outcomes])
+        return pandas().DataFrame([o.to_json() for o in self.outcomes])
 
     def __repr__(self) -> str:
         caught = sum(o.caught for o in self.outcomes)
@@ -145,8 +150,6 @@ class PowerReport:
         return f"<PowerReport delta={self.delta:g}: caught {caught} of {total}, missed {missed}>"
 
     def _repr_html_(self) -> str:
-        import html
-
         return f"<pre>{html.escape(self.table())}</pre>"
 
     def table(self) -> str:
@@ -182,11 +185,9 @@ def power(
 ) -> PowerReport:
     """Which experiment checks catch each perturbation of each formula by ``delta`` (see module);
     ``options`` (or its fields as keywords) as for :func:`prismcat.validation.runner.validate`."""
-    from prismcat.validation.runner import EntryRun, _options, checkers, measure, run_checkers, simulate
-
     if isinstance(delta, bool) or not isinstance(delta, int | float) or not 0 < delta < 1:
         raise OptionError(f"delta must lie in (0, 1), not {delta!r}")
-    run_options = _options(options, settings)
+    run_options = RunOptions.of(options, **settings)
     profile, backend, timeout = run_options.profile, run_options.backend, run_options.timeout
     t0 = time.perf_counter()
     entries = [catalog.get(i) for i in ids] if ids else list(catalog)
@@ -208,8 +209,6 @@ def power(
             bad = "; ".join(f"{r.checker}: {r.message}" for r in base if r.status != "pass")
             report.problems[entry.id] = f"the unperturbed entry does not pass ({bad[:300]})"
         passing = {r.checker for r in base if r.status == "pass"}
-        from prismcat.validation import policy
-
         declared = run.settings.achievable["formula"]
         target = policy.target_resolution(profile, entry.cell.kind)
         for p in perturbations(entry, delta):

@@ -1,16 +1,22 @@
-"""The documented schema of ``results.json`` (``prismcat validate``), as pydantic models.
+"""``results.json`` (``prismcat validate``): its documented schema as pydantic models, how a
+validation becomes one (:func:`to_records`) and how a saved one is read back (:func:`load_results`).
 
 Everything in the file is a deterministic function of the catalogue, the command and the package
 version, except the single top-level ``timing`` field (wall-clock data and timestamps).
 """
 
+import json
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from prismcat import __version__
 from prismcat.errors import PrismcatError
 from prismcat.files import printable, read_bounded
+from prismcat.settings import DEFAULT_FAMILY
+from prismcat.validation.outcome import EntryRun, Validation
 
 MAX_RESULTS_BYTES = 512 * 1024 * 1024  # the whole catalogue's results.json is about 1.5 MB
 
@@ -68,7 +74,7 @@ class CheckRecord(_Model):
 class EntryRecord(_Model):
     id: str
     title: str
-    model: str = Field("autoencoder", description="the entry's model family")
+    model: str = Field(DEFAULT_FAMILY, description="the entry's model family")
     geometry: str = Field("prism", description="the family geometry its cell belongs to")
     backend: str = Field("", description="the simulator backend that ran it")
     cell: str
@@ -109,8 +115,6 @@ def load_results(path: str | Path) -> dict[str, Any]:
     """A saved ``results.json``, checked against this schema before anything uses it (a file that
     is missing, too large, not JSON or not a prismcat results file is a :class:`PrismcatError`
     saying which). Its text is data: every reader escapes it."""
-    import json
-
     raw = read_bounded(path, MAX_RESULTS_BYTES, "results file")
     try:
         data = json.loads(raw)
@@ -124,3 +128,101 @@ def load_results(path: str | Path) -> dict[str, Any]:
         raise PrismcatError(
             f"{printable(path)}: not a prismcat results.json ({where}: {err['msg']})"
         ) from None
+
+
+def to_records(v: Validation) -> dict[str, Any]:
+    """The documented ``results.json`` content (the :class:`Results` schema above)."""
+    entries = [_entry_record(r) for r in v.runs]
+    counts = {s: sum(e["status"] == s for e in entries) for s in ("pass", "fail", "error")}
+    data = {
+        "prismcat_version": __version__,
+        "backend": v.backend,
+        "profile": v.profile,
+        "status": "pass" if v.ok else "fail",
+        "summary": {
+            "total": len(entries),
+            "passed": counts["pass"],
+            "failed": counts["fail"],
+            "errors": counts["error"],
+        },
+        "entries": entries,
+        "timing": {
+            "started": v.started,
+            "total_s": round(v.seconds, 3),
+            "entries_s": {r.entry.id: round(r.seconds, 3) for r in v.runs},
+            "cache": v.cache,
+            "phases_s": v.phases,
+        },
+    }
+    return Results.model_validate(data).model_dump(mode="json")
+
+
+def _entry_record(run: EntryRun) -> dict[str, Any]:
+    e = run.entry
+    sizes = []
+    for m in run.measurements:
+        s = m.point.sizes
+        errors, curves = {}, {}
+        for loss, data in m.losses.items():
+            if data.limit is not None:
+                errors[loss] = data.errors()
+            curves[loss] = {
+                "mean": data.mean.tolist(),
+                "low": data.curves.min(axis=0).tolist(),
+                "high": data.curves.max(axis=0).tolist(),
+                "limit": None if data.limit is None else data.limit.tolist(),
+            }
+        sizes.append(
+            {
+                "N": m.point.N,
+                "sizes": dict(s),
+                **e.family.record_sizes(s),
+                "parameters": m.point.parameters,
+                "eps": m.point.eps,
+                "errors": errors,
+                "curves": curves,
+            }
+        )
+    clock = run.measurements[0].point.clock.tolist() if run.measurements else []
+    return {
+        "id": e.id,
+        "title": e.spec.title,
+        "model": e.family.name,
+        "geometry": e.geometry.key,
+        "backend": run.backend,
+        "cell": e.cell.id,
+        "cell_kind": e.cell.kind,
+        "file": e.file,
+        "status": run.status,
+        "message": run.message,
+        "clock": clock,
+        "settings": run.settings.to_json() if run.settings else {},
+        "checks": [_jsonable(c.to_json()) for c in run.checks],
+        "sizes": sizes,
+        "headline": headlines(run),
+    }
+
+
+def headlines(run: EntryRun) -> dict[str, str]:
+    """By loss, the sentences the checkers lead with (e.g. the formula against the infinite-size
+    extrapolation, with the resolution), joined in checker order."""
+    out: dict[str, list[str]] = {}
+    for c in run.checks:
+        for loss, line in c.headline.items():
+            out.setdefault(loss, []).append(line)
+    return {loss: "; ".join(lines) for loss, lines in out.items()}
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON types (numpy scalars and arrays converted; NaN/inf become null)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value

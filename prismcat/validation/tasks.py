@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
+from prismcat.settings import blas_threads as configured
 from prismcat.simulation.plan import Offer
 from prismcat.validation.cache import Expected
 from prismcat.validation.design import SizePoint
@@ -21,12 +24,6 @@ def blas_threads():
     one BLAS thread) or on another machine. 0 leaves the libraries' own setting (faster on many
     cores, reproducible only on the same machine and executor).
     """
-    import contextlib
-
-    from threadpoolctl import threadpool_limits
-
-    from prismcat.settings import blas_threads as configured
-
     n = configured()
     return threadpool_limits(n) if n > 0 else contextlib.nullcontext()
 

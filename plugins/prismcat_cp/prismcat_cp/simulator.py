@@ -176,7 +176,7 @@ class CPTorchSimulator(CPNumpySimulator):
         try:
             import torch
         except ImportError:
-            return False, "needs torch: pip install 'prismcat[torch]'"
+            return False, "needs torch: pip install 'prismcat-regimes[torch]'"
         return True, f"torch {torch.__version__} on {self._device()}"
 
     def fingerprint(self) -> dict[str, str]:

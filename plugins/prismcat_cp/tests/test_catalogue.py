@@ -17,6 +17,9 @@ from prismcat.checkers.consistency import ConsistencyChecker
 from prismcat.validation.checks import CheckContext
 from prismcat.validation.design import settings_for
 
+# one worker runs the module, so its module-scoped validation is simulated once
+pytestmark = pytest.mark.xdist_group("cp-catalogue")
+
 CATALOG = Path(__file__).resolve().parents[1] / "prismcat_cp" / "catalog"
 
 
@@ -92,14 +95,15 @@ def tmp_catalog_with(cat, entry_id, old, new):
     return load_catalog(root)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def validated(tmp_path_factory):
-    """The family's quick profile, once (cached under a module temp dir)."""
+    """The family's quick profile, once per session (cached under a temp dir)."""
     cache = tmp_path_factory.mktemp("cache")
     ids = [e.id for e in load_catalog() if e.family is CP]
     return prismcat.validate(ids, cache=cache, progress=False), cache
 
 
+@pytest.mark.slow
 def test_the_family_passes_its_quick_profile(validated):
     result, _ = validated
     bad = {e.id: e.message for e in result.entries if e.status != "pass"}
@@ -109,6 +113,7 @@ def test_the_family_passes_its_quick_profile(validated):
     assert {e["model"] for e in rec["entries"]} == {"cp"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("entry_id", "old", "new"),
     [

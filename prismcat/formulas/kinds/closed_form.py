@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from prismcat.formulas.base import (
     compile_at,
 )
 from prismcat.formulas.expr import Compiled
+from prismcat.formulas.latex.entry import Eq
 
 
 class ClosedFormSpec(FormulaSpec):
@@ -45,4 +46,10 @@ def prepare(spec: ClosedFormSpec, ctx: FormulaContext) -> ClosedForm:
     return ClosedForm(compile_at(scope, spec.expression, ("expression",)), ctx.clock)
 
 
-KIND = FormulaKind("closed_form", ClosedFormSpec, prepare, "An explicit expression of time and parameters.")
+def latex(p: Any, spec: ClosedFormSpec) -> tuple[str, list[Eq]]:
+    return p.tex(spec.expression), []
+
+
+KIND = FormulaKind(
+    "closed_form", ClosedFormSpec, prepare, "An explicit expression of time and parameters.", latex=latex
+)

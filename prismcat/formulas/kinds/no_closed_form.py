@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
 
 from prismcat.errors import EvaluationError
 from prismcat.formulas.base import FormulaContext, FormulaKind, FormulaSpec, PreparedFormula
+from prismcat.formulas.latex.entry import Eq
 
 
 class NoClosedFormSpec(FormulaSpec):
@@ -33,10 +34,15 @@ def prepare(spec: NoClosedFormSpec, ctx: FormulaContext) -> NoClosedForm:
     return NoClosedForm(spec.reason)
 
 
+def latex(p: Any, spec: NoClosedFormSpec) -> tuple[str, list[Eq]]:
+    return r"\text{no closed form}", []
+
+
 KIND = FormulaKind(
     "none",
     NoClosedFormSpec,
     prepare,
     "No closed form; only convergence is checked.",
     has_limit=False,
+    latex=latex,
 )

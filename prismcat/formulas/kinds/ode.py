@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -30,6 +30,7 @@ from prismcat.formulas.base import (
 from prismcat.formulas.cache import SOLUTIONS
 from prismcat.formulas.expr import Compiled, evaluating
 from prismcat.formulas.integrate import SolverError, integrate
+from prismcat.formulas.latex.entry import Eq
 
 Method = Literal["DOP853", "RK45", "Radau", "BDF", "LSODA"]
 
@@ -149,4 +150,16 @@ def prepare(spec: OdeSpec, ctx: FormulaContext) -> OdeFormula:
     return OdeFormula(system, compile_at(system.full_scope, spec.expression, ("expression",)))
 
 
-KIND = FormulaKind("ode", OdeSpec, prepare, "An ODE system (DOP853), right-hand sides may hold integrals.")
+def latex(p: Any, spec: OdeSpec) -> tuple[str, list[Eq]]:
+    """The output, with the system: each state's equation and initial value, and the integrals."""
+    clock = p.sym(p.clock)
+    start = p.tex(spec.start)
+    eqs = [Eq(r"\frac{d" + p.sym(n) + "}{d" + clock + "}", p.tex(spec.rhs[n])) for n in spec.state]
+    eqs += [Eq(f"{p.sym(n)}({start})", p.tex(v)) for n, v in spec.state.items()]
+    eqs += [Eq(p.sym(name), p.integral(i)) for name, i in spec.integrals.items()]
+    return p.tex(spec.expression), eqs
+
+
+KIND = FormulaKind(
+    "ode", OdeSpec, prepare, "An ODE system (DOP853), right-hand sides may hold integrals.", latex=latex
+)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -37,9 +37,11 @@ from prismcat.formulas.base import (
     full,
 )
 from prismcat.formulas.cache import SOLUTIONS
-from prismcat.formulas.expr import commutes_with_conjugation, evaluating
+from prismcat.formulas.dag import commutes_with_conjugation
+from prismcat.formulas.expr import evaluating
 from prismcat.formulas.integrate import SolverError, integrate
 from prismcat.formulas.kinds.ode import Method
+from prismcat.formulas.latex.entry import Eq
 
 
 class ContourSpec(Spec):
@@ -253,9 +255,43 @@ def prepare(spec: OdeFamilySpec, ctx: FormulaContext) -> OdeFamily:
     return OdeFamily(spec, ctx)
 
 
+def latex(p: Any, spec: OdeFamilySpec) -> tuple[str, list[Eq]]:
+    """The output, with the family's equation and initial value, the couplings (contour or
+    measure integrals), the scalars, and the contour."""
+    clock, over, member = p.sym(p.clock), p.sym(spec.over), p.sym(spec.member)
+    eqs = [
+        Eq(r"\frac{\partial " + member + r"}{\partial " + clock + "}", p.tex(spec.rhs)),
+        Eq(f"{member}({over}, 0)", p.tex(spec.initial)),
+    ]
+    contour = spec.domain.contour
+    for name, f in spec.couplings.items():
+        if contour is not None:
+            value = r"\operatorname{Re} \frac{1}{2 \pi i} \oint_{\Gamma} " + p.integrand(f) + r" \, d" + over
+        else:
+            dmu, _ = p.measure(spec.domain.measure, spec.over)
+            value = r"\int " + p.integrand(f) + r" \, " + dmu
+        eqs.append(Eq(p.sym(name), value))
+    for name, scalar in spec.scalars.items():
+        eqs.append(Eq(r"\frac{d" + p.sym(name) + "}{d" + clock + "}", p.tex(scalar.rhs)))
+        eqs.append(Eq(f"{p.sym(name)}(0)", p.tex(scalar.initial)))
+    if contour is not None:
+        lo, hi = contour.around
+        through = p.tex(f"({lo}) - ({contour.margin})")
+        eqs.append(
+            Eq(
+                r"\Gamma",
+                rf"\text{{ellipse with foci }} {p.tex(lo)} \text{{ and }} {p.tex(hi)}"
+                rf"\text{{, through }} {through}",
+                ":",
+            )
+        )
+    return p.tex(spec.expression), eqs
+
+
 KIND = FormulaKind(
     "ode_family",
     OdeFamilySpec,
     prepare,
     "A family of ODEs over a contour or spectral variable coupled through integrals of the family.",
+    latex=latex,
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from prismcat.formulas.base import (
     check_helpers,
     compile_integral,
 )
+from prismcat.formulas.latex.entry import Eq
 
 
 class SpectralIntegralSpec(FormulaSpec, IntegralSpec):
@@ -46,9 +47,14 @@ def prepare(spec: SpectralIntegralSpec, ctx: FormulaContext) -> SpectralIntegral
     return SpectralIntegral(integral, ctx.clock)
 
 
+def latex(p: Any, spec: SpectralIntegralSpec) -> tuple[str, list[Eq]]:
+    return p.integral(spec), []
+
+
 KIND = FormulaKind(
     "spectral_integral",
     SpectralIntegralSpec,
     prepare,
     "An integral against a spectral measure, e.g. Marchenko-Pastur.",
+    latex=latex,
 )

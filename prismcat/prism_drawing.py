@@ -1,4 +1,5 @@
-"""The prism picture: every face, edge and vertex drawn and coloured by the status of its entries."""
+"""The prism drawn: every face, edge and vertex, coloured by the status of its entries (the prism
+geometry draws itself with this; matplotlib is imported by the caller's axes, never here)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from collections.abc import Mapping
 import numpy as np
 
 from prismcat.prism import DATA_FACES, TRIANGLE_FACES, all_cells
+from prismcat.status import COLOURS, HIGHLIGHT, worst
 
-COLOURS = {"pass": "#2e9e44", "fail": "#d62728", "error": "#ff8c00", "none": "#b0b0b0"}
-HIGHLIGHT = "#1f5fbf"  # the one cell of an entry's page ("here")
+LEGEND = ("pass", "fail", "error", "none")  # the states a legend lists
 # Triangle corners, named by the two triangle faces that meet there; y is the data axis.
 CORNERS = {
     frozenset({"mean-field", "narrow-latent"}): np.array([0.0, 0.0]),
@@ -31,12 +32,10 @@ def cell_status(
 ) -> dict[str, str]:
     """Status of each cell (of the prism, or of ``cells``): 'none' without entries, else the worst
     of its entries."""
-    order = {"pass": 0, "fail": 2, "error": 1}
     out = {}
     for cell in all_cells() if cells is None else cells:
         ids = cell_entries.get(cell.id, [])
-        known = [statuses[i] for i in ids if i in statuses]
-        out[cell.id] = max(known, key=lambda s: order.get(s, 3)) if known else "none"
+        out[cell.id] = worst(statuses[i] for i in ids if i in statuses)
     return out
 
 
@@ -91,8 +90,8 @@ def draw(ax, status: Mapping[str, str], legend: bool = True) -> None:
     ax.text(-0.15, LEVEL["large-data"] + 0.02, "large data\n(alpha up)", fontsize=7, ha="right", va="center")
     ax.text(-0.15, LEVEL["small-data"], "small data\n(alpha down)", fontsize=7, ha="right", va="center")
     if legend:
-        for state, c in COLOURS.items():
-            ax.plot([], [], "o", color=c, label={"none": "no entry"}.get(state, state))
+        for state in LEGEND:
+            ax.plot([], [], "o", color=COLOURS[state], label={"none": "no entry"}.get(state, state))
         ax.legend(loc="upper right", fontsize=7, frameon=False)
     ax.set_xlim(-0.8, 2.2)
     ax.set_ylim(-0.25, 2.25)

@@ -1,0 +1,98 @@
+"""Planning a validation: each entry's ladder as tasks (a rung and a batch of seeds) on the
+backend that runs its family, keyed for the cache, each checked against the limits of a task
+before anything is allocated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prismcat.budget import Limits
+from prismcat.catalog.entry import Entry
+from prismcat.errors import PrismcatError
+from prismcat.registry import backend as backend_of
+from prismcat.registry import with_options
+from prismcat.settings import RunOptions
+from prismcat.simulation.api import offer_of
+from prismcat.simulation.fingerprint import fingerprint
+from prismcat.simulation.plan import Offer
+from prismcat.validation.cache import content_key
+from prismcat.validation.design import Settings, ladder, settings_for
+from prismcat.validation.outcome import EntryRun
+from prismcat.validation.tasks import Task
+
+
+def simulation_fingerprint(spec: str) -> dict[str, Any]:
+    """The code-and-machine half of every cache key for ``backend`` (see
+    :mod:`prismcat.simulation.fingerprint`); raises PluginError if the backend is not usable."""
+    return fingerprint(backend_of(spec))
+
+
+def backend_offer(spec: str) -> Offer:
+    """What ``backend`` runs (its formulations and methods), for the negotiation of each problem."""
+    return offer_of(backend_of(spec))
+
+
+def plan_tasks(
+    entry: Entry,
+    settings: Settings,
+    backend: str,
+    seeds_per_task: int | None = None,
+    fingerprint: dict[str, Any] | None = None,
+    offer: Offer | None = None,
+) -> list[Task]:
+    """One task per rung and batch of seeds (all seeds of a rung in one batch by default).
+
+    The cache key is the resolved problems of the batch (a different split recomputes rather than
+    mixes) and ``fingerprint``; nothing else of the entry (tolerances, declared resolutions,
+    formulas) is in it.
+    """
+    tasks = []
+    for i, p in enumerate(ladder(entry, settings)):
+        size = seeds_per_task or len(p.problems)
+        for part, start in enumerate(range(0, len(p.problems), size)):
+            batch = p.problems[start : start + size]
+            problems = [entry.family.key_of(q, offer) for q in batch]
+            key = content_key("curves", problems, fingerprint or {"backend": backend})
+            digests = [content_key(q) for q in problems]
+            tasks.append(Task(entry.id, i, part, p, batch, backend, key, digests, offer))
+    return tasks
+
+
+def plan(runs: dict[str, EntryRun], options: RunOptions) -> list[Task]:
+    """Each entry's tasks on the backend that runs its family (``backend`` for the autoencoder,
+    the family's counterpart or default for another). A task whose estimated memory or time is
+    over the limits fails its entry here, before anything is allocated."""
+    backend = with_options(options.backend, options.options)
+    limits = Limits(options.memory_limit(), options.timeout)
+    described: dict[str, tuple[dict | None, Offer | None, str]] = {}
+    tasks: list[Task] = []
+    for run in runs.values():
+        try:
+            run.settings = settings_for(run.entry, options.profile, options.seed_offset, options.dtype)
+            mine = run.entry.family.backend_for(backend)
+            run.backend = mine
+            if mine not in described:
+                try:
+                    described[mine] = (simulation_fingerprint(mine), backend_offer(mine), "")
+                except PrismcatError as exc:
+                    described[mine] = (None, None, f"simulating: {exc}")
+            fp, offer, problem = described[mine]
+            if problem:
+                run.error = problem
+                continue
+            planned = plan_tasks(run.entry, run.settings, mine, options.seeds_per_task, fp, offer)
+            refused = next(filter(None, (_refusal(t, limits) for t in planned)), None)
+            if refused:
+                run.error = refused
+                continue
+            tasks.extend(planned)
+        except PrismcatError as exc:
+            run.error = str(exc)
+    return tasks
+
+
+def _refusal(task: Task, limits: Limits) -> str | None:
+    estimate = task.family.estimate(task.problems, task.offer)
+    if estimate is None:
+        return None
+    return limits.refusal(estimate, f"simulating {task.point.label()} ({len(task.problems)} seeds)")
