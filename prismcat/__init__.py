@@ -31,6 +31,7 @@ _PUBLIC = {
     "where_family": "prismcat.api",
     "simulate": "prismcat.api",
     "power": "prismcat.api",
+    "plan": "prismcat.api",
 }
 
 

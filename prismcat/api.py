@@ -28,10 +28,11 @@ from prismcat.simulation.api import SimResult, simulate
 from prismcat.validation.cache import DiskCache
 from prismcat.validation.power import DEFAULT_DELTA
 from prismcat.validation.power import power as run_power
+from prismcat.validation.preview import preview
 from prismcat.validation.records import to_records
 from prismcat.validation.runner import validate as run_validation
 
-__all__ = ["SimResult", "power", "simulate", "validate", "where"]
+__all__ = ["SimResult", "plan", "power", "simulate", "validate", "where"]
 
 DEFAULT_CACHE = DEFAULT_CACHE_DIR
 
@@ -177,3 +178,21 @@ def power(
     cat, chosen = _selection(catalog, ids)
     check_backend(cat, chosen, run_options)
     return run_power(cat, chosen, delta=delta, options=run_options, cache=_cache(cache), executor=executor)
+
+
+def plan(
+    ids: str | Sequence[str] | None = None,
+    *,
+    catalog: Any = None,
+    cache: str | Path | Any | None = DEFAULT_CACHE,
+    **settings: Any,
+):
+    """The experiment :func:`validate` would run, designed but not simulated (a
+    :class:`~prismcat.validation.preview.Preview`): each entry's parameter points, windows,
+    ladders and seeds, the estimated cost of what the cache lacks and, where the cache holds a
+    point's simulations, the resolution they reach. ``settings`` as for :func:`validate`
+    (``resolution`` and ``budget`` shape the design)."""
+    run_options = RunOptions(**settings)
+    cat, chosen = _selection(catalog, ids)
+    check_backend(cat, chosen, run_options)
+    return preview(cat, chosen, options=run_options, cache=_cache(cache))

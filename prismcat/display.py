@@ -23,6 +23,7 @@ from prismcat.mathml import MathError, mathml
 from prismcat.safehtml import sanitize
 from prismcat.status import COLOURS
 from prismcat.text import escape_prose
+from prismcat.validation.design import default_window
 
 
 class Html(str):
@@ -250,8 +251,7 @@ def plot_entry(entry: Any, params: Any = None, times: Any = None, ax: Any = None
     """An entry's limit curves at ``params`` on ``times`` of its clock (default: its validation
     window), with ``observed`` over them."""
     if times is None:
-        v = entry.spec.validation
-        times = np.linspace(v.start, v.horizon, 61)
+        times = np.linspace(*default_window(entry), 61)
     pred = entry.predict(np.asarray(times, dtype=float), dict(params or {}))
     return plot_prediction(pred, ax, observed)
 

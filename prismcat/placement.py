@@ -23,6 +23,7 @@ from prismcat.catalog.entry import LOSSES, Entry
 from prismcat.errors import EvaluationError, PrismcatError
 from prismcat.families.autoencoder import AUTOENCODER
 from prismcat.prism import Cell, extremeness
+from prismcat.validation.design import default_window
 
 EXTREME = math.log(10.0)
 
@@ -159,7 +160,7 @@ def candidates(
                 cand.note = "not defined at t = 0 (a limit for t > 0)"
             cand.parameters = params
             slope, offset = entry.clock_map(params, point.sizes)
-            cand.valid = slope * t + offset >= entry.spec.validation.start - 1e-12
+            cand.valid = slope * t + offset >= default_window(entry)[0] - 1e-12
             cand.out_of_range = [
                 name
                 for name, p in entry.spec.parameters.items()
@@ -266,10 +267,10 @@ def family_candidates(catalog: Any, point: FamilyPoint, t: np.ndarray, top: int 
         ]
         slope, offset = entry.clock_map(params, point.sizes)
         clock = slope * t + offset
-        cand.valid = clock >= entry.spec.validation.start - 1e-12
+        cand.valid = clock >= default_window(entry)[0] - 1e-12
         if entry.has_limit:
             try:
-                ok = clock >= entry.spec.validation.start - 1e-12
+                ok = clock >= default_window(entry)[0] - 1e-12
                 values = np.full(t.shape, np.nan)
                 values[ok] = entry.predict(clock[ok], params, check_range=False).train
                 cand.train = _finite(values, cand)

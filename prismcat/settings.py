@@ -169,11 +169,13 @@ class RunOptions:
     profile: str = "quick"
     dtype: str = "float64"
     seed_offset: int = 0  # shifts every seed (seeds are offset, offset + 1, ...)
-    seeds_per_task: int | None = None  # None: all seeds of a rung in one task
+    seeds_per_task: int | None = None  # None: the design's seed blocks (policy.SEED_BLOCK)
     jobs: int | None = None  # worker processes of the local executor
     timeout: float | None = DEFAULT_TASK_TIMEOUT  # seconds a task or a checker may run (None: no limit)
     max_memory: float | None = None  # bytes one simulation task may use
     progress: bool = True
+    resolution: float | None = None  # the relative error every check must resolve (None: the policy's)
+    budget: float | None = None  # seconds of wall clock the simulations may take (None: the profile's)
 
     def __post_init__(self) -> None:
         if not isinstance(self.backend, str) or not self.backend.strip():
@@ -192,6 +194,10 @@ class RunOptions:
             positive("--task-timeout (timeout, in seconds)", self.timeout)
         if self.max_memory is not None:
             positive("--max-memory (max_memory, in bytes)", self.max_memory)
+        if self.resolution is not None and not (positive("--resolution", self.resolution) < 1):
+            raise OptionError(f"--resolution must lie in (0, 1) (e.g. 1%), got {self.resolution!r}")
+        if self.budget is not None:
+            positive("--budget (seconds)", self.budget)
         check_environment()
 
     @classmethod

@@ -24,6 +24,7 @@ from prismcat.plugins import plugin_manager
 from prismcat.registry import backend, refresh, registry
 from prismcat.settings import DEFAULT_CACHE_DIR, OptionError, RunOptions
 from prismcat.validation import power as power_module
+from prismcat.validation import runner as runner_module
 from prismcat.validation.power import DEFAULT_DELTA
 
 PACKAGE = Path(prismcat.__file__).parent
@@ -173,7 +174,7 @@ def test_power_forwards_every_setting_to_the_simulations(monkeypatch):
         seen.append(options)
         raise KeyboardInterrupt  # stop before anything is simulated
 
-    monkeypatch.setattr(power_module, "simulate", spy)
+    monkeypatch.setattr(runner_module, "simulate", spy)  # power runs the validation's experiment
     settings = dict(
         dtype="float32", jobs=1, seeds_per_task=2, seed_offset=5, timeout=30.0, profile="thorough"
     )
@@ -200,7 +201,7 @@ def test_power_forwards_every_setting_to_the_simulations(monkeypatch):
     ],
 )
 def test_a_bad_setting_is_refused_by_power_and_validate_before_any_work(monkeypatch, settings, message):
-    monkeypatch.setattr(power_module, "simulate", lambda *a, **k: pytest.fail("simulated"))
+    monkeypatch.setattr(runner_module, "simulate", lambda *a, **k: pytest.fail("simulated"))
     with pytest.raises((OptionError, TypeError), match=message.replace("(", r"\(").replace(")", r"\)")):
         prismcat.power("large-data", cache=None, **settings)
     if "delta" not in settings:

@@ -30,7 +30,7 @@ from prismcat.validation.plan import plan_tasks, simulation_fingerprint
 
 from .conftest import SMALL, records_text, validate_in_process
 
-N_TASKS = 8  # two entries, four rungs each
+N_TASKS = 16  # two entries, four rungs each, two seed blocks per rung (12 seeds: 8 + 4)
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -246,7 +246,10 @@ def _target(catalog: Path, cache: Path):
     """The first task of mean-field and the next rung of the same entry: same array names and
     shapes, different key (so only the metadata tells their files apart)."""
     tasks = _tasks(catalog)
-    task, other_task = tasks[0], tasks[1]
+    task = tasks[0]
+    other_task = next(
+        t for t in tasks if (t.entry_id, t.index, t.part) == (task.entry_id, task.index + 1, task.part)
+    )
     assert task.entry_id == other_task.entry_id and task.key != other_task.key
     assert task.expected().shapes == other_task.expected().shapes
     dc = DiskCache(cache)

@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 SIMULATION = REPO / "prismcat" / "simulation"
 TASKS = REPO / "prismcat" / "validation" / "tasks.py"
 NUMPY_BACKEND = REPO / "prismcat" / "simulators" / "numpy_backend.py"
-N_TASKS = 8  # two entries, four rungs each, all seeds of a rung in one task
+N_TASKS = 16  # two entries, four rungs each, two seed blocks per rung (12 seeds: 8 + 4)
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -159,12 +159,13 @@ def _edit_entry(entry_file: str, change):
 @pytest.mark.parametrize(
     "edit, kwargs, hits, misses",
     [
-        # one more seed in mean-field: its four batches change, the other entry's do not
-        (_edit_entry("mean-field.yaml", lambda d: d["validation"].update(seeds=13)), {}, 4, 4),
-        # a new top rung: N = 2, 4, 8 are the same problems as before, N = 32 is new
-        (_edit_entry("mean-field.yaml", lambda d: d["validation"].update(ladder=[2, 4, 8, 32])), {}, 7, 1),
+        # one more seed in mean-field: the second block of seeds (8-11 -> 8-12) of each of its four
+        # rungs changes; its first blocks (seeds 0-7) and the other entry's eight tasks do not
+        (_edit_entry("mean-field.yaml", lambda d: d["validation"].update(seeds=13)), {}, 12, 4),
+        # a new top rung: N = 2, 4, 8 are the same problems as before, N = 32 (two blocks) is new
+        (_edit_entry("mean-field.yaml", lambda d: d["validation"].update(ladder=[2, 4, 8, 32])), {}, 14, 2),
         # a longer window changes every time grid of that entry
-        (_edit_entry("ld-mf.yaml", lambda d: d["validation"].update(horizon=2.5)), {}, 4, 4),
+        (_edit_entry("ld-mf.yaml", lambda d: d["validation"].update(horizon=2.5)), {}, 8, 8),
         (None, {"dtype": "float32"}, 0, N_TASKS),
         (None, {"seed_offset": 1}, 0, N_TASKS),
     ],

@@ -22,7 +22,7 @@ from scipy.integrate import solve_ivp
 from threadpoolctl import threadpool_limits
 
 from prismcat.formulas.measures import marchenko_pastur
-from prismcat.validation.design import settings_for
+from prismcat.validation.design import default_window, settings_for
 
 TOLERANCE = 1e-9
 TIGHT = {"method": "DOP853", "rtol": 1e-13, "atol": 1e-15}
@@ -111,7 +111,7 @@ def _cases(catalog):
         v = entry.spec.validation
         losses = ("train", "population")
         yield entry_id, "defaults, t in [0, 3]", entry.parameters(), np.linspace(0, 3, 31), losses
-        window = np.linspace(v.start, v.horizon, v.points)
+        window = np.linspace(*default_window(entry), v.points)
         yield entry_id, "defaults, validation window", entry.parameters(v.parameters), window, losses
     for lower in catalog:
         for rel in lower.relations:

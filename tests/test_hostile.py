@@ -427,9 +427,12 @@ def test_an_entry_is_never_judged_on_less_than_its_design(small, monkeypatch):
     v = runner.validate(load_catalog(small), progress=False, jobs=1)
     assert [r.status for r in v.runs] == ["error", "error"]
     assert all("rungs were planned" in r.message for r in v.runs)
-    monkeypatch.setattr(plan, "plan_tasks", lambda *a, **k: real(*a, **k)[1:])
+    monkeypatch.setattr(plan, "plan_tasks", lambda *a, **k: [t for t in real(*a, **k) if t.index != 0])
     v = runner.validate(load_catalog(small), ["mean-field"], progress=False, jobs=1)
     assert v.runs[0].status == "error" and "3 of 4 rungs" in v.runs[0].message
+    monkeypatch.setattr(plan, "plan_tasks", lambda *a, **k: real(*a, **k)[1:])  # one seed block short
+    v = runner.validate(load_catalog(small), ["mean-field"], progress=False, jobs=1)
+    assert v.runs[0].status == "error" and "4 of 12 seeds were simulated" in v.runs[0].message
 
 
 # -- bounded work ------------------------------------------------------------------------------------

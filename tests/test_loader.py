@@ -144,7 +144,7 @@ MUTATIONS = [
     (
         "expression: 0.5 * (1 - u)**2 / D**2",
         "expression: log(-u) + 0 * D",
-        "entry.yaml:13:7: losses.train.formula: evaluates to nan at t = 0 with u=0.5",
+        "entry.yaml:13:7: losses.train.formula: evaluates to nan at t = 0.01 with u=0.5",
     ),
     (
         "  ladder: [8, 16]",
@@ -261,5 +261,5 @@ def test_json_schema_is_complete():
         "scaling",
         "losses",
         "convergence",
-        "validation",
     }
+    assert "validation" not in schema["required"]  # designed when left out; its fields are overrides

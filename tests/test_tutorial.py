@@ -58,4 +58,4 @@ def test_tutorial_example_lints_predicts_and_validates(tmp_path, capsys, monkeyp
 def test_commands_in_the_tutorial_exist():
     text = DOC.read_text()
     for cmd in re.findall(r"^prismcat (\w+)", text, re.M):
-        assert cmd in {"lint", "predict", "validate", "cells"}, cmd
+        assert cmd in {"lint", "predict", "validate", "cells", "plan"}, cmd

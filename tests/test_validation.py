@@ -107,7 +107,7 @@ def test_cache_resumes_and_results_are_reproducible(small, tmp_path):
     first = validate(cat, cache=DiskCache(cache_dir), progress=False)
     assert first.cache["hits"] == 0
     second = validate(cat, cache=DiskCache(cache_dir), progress=False)
-    assert second.cache["hits"] == 8 and second.cache["misses"] == 0  # 2 entries x 4 rungs
+    assert second.cache["hits"] == 16 and second.cache["misses"] == 0  # 2 entries x 4 rungs x 2 blocks
     a, b = to_records(first), to_records(second)
     a.pop("timing")
     b.pop("timing")

@@ -292,7 +292,10 @@ def _prepare_formula(fspec: Any, kinds: Mapping[str, Any], ctx: FormulaContext, 
 def _smoke_test(entry: Entry, out: Collector) -> None:
     """Evaluate the formulas at the validation point over the validation window."""
     v = entry.spec.validation
-    times = np.linspace(v.start, v.horizon, 7)
+    if v.start is not None:  # a window left to the design starts where the formula is finite
+        times = np.linspace(v.start, v.horizon if v.horizon is not None else v.start + 1.0, 7)
+    else:
+        times = np.geomspace(1e-2, v.horizon if v.horizon is not None else 4.0, 7)
     try:
         point = entry.parameters(v.parameters)
     except PrismcatError as exc:

@@ -29,21 +29,41 @@ Scaling = Annotated[
 
 
 class Parameter(Spec):
-    """A ratio held fixed along the limit."""
+    """A ratio held fixed along the limit: a range the formula claims (validation spreads its points
+    over it), or one fixed ``value`` (e.g. ``gamma: {definition: k / d, value: 2}``)."""
 
     definition: Expr = Field(description="A monomial in the family's sizes, e.g. k / d.")
-    default: Num
-    range: tuple[Num, Num] = Field(description="Allowed values [low, high] of the limit formula.")
+    default: Num | None = Field(None, description="The value used when none is given (default: value).")
+    range: tuple[Num, Num] | None = Field(
+        None, description="Allowed values [low, high] of the limit formula."
+    )
+    value: Num | None = Field(None, description="A fixed value: the formula is claimed at this value only.")
     description: Prose | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fixed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("value") is not None:
+            clash = [k for k in ("default", "range") if data.get(k) is not None]
+            if clash:
+                raise ValueError(f"a fixed value excludes {' and '.join(clash)}")
+            return {**data, "default": data["value"], "range": (data["value"], data["value"])}
+        return data
 
     @model_validator(mode="after")
     def _default_in_range(self) -> "Parameter":
+        if self.range is None or self.default is None:
+            raise ValueError("give a default and a range, or a fixed value")
         lo, hi = self.range
-        if not lo < hi:
+        if self.value is None and not lo < hi:
             raise ValueError(f"range must be [low, high] with low < high, got [{lo}, {hi}]")
         if not lo <= self.default <= hi:
             raise ValueError(f"default {self.default} lies outside range [{lo}, {hi}]")
         return self
+
+    @property
+    def fixed(self) -> bool:
+        return self.value is not None
 
 
 class Clock(Spec):
@@ -158,28 +178,39 @@ class Profile(Spec):
 
 
 class Validation(Spec):
-    """Settings for checkers: the size ladder N, seeds, the time window and the tolerance."""
+    """Overrides of the designed experiment (see :mod:`prismcat.validation.design_rule`): every field
+    left out is chosen by the design from the entry's own formula, scaling and convergence claim."""
 
-    ladder: list[Num] = Field(min_length=2, description="Values of N; sizes follow the scaling exponents.")
+    ladder: list[Num] | None = Field(
+        None, min_length=2, description="Values of N; sizes follow the scaling exponents (default: designed)."
+    )
     base: dict[str, Num] = Field(
         default_factory=dict,
-        description="Prefactors of sizes not fixed by the ratios (size = base * N**e).",
+        description="Prefactors of sizes not fixed by the ratios (size = base * N**e; default 1).",
     )
     parameters: dict[str, float] = Field(
-        default_factory=dict, description="The parameter point to validate at."
+        default_factory=dict,
+        description="Pin the one parameter point to validate at (default: points designed over the ranges).",
     )
     seeds: Int | None = Field(
-        None, ge=1, le=256, description="Seeds per rung (default: the policy's minimum, 8)."
+        None, ge=1, le=256, description="Seeds per rung (default: designed from a pilot's noise)."
     )
-    start: Num = Field(0.0, ge=0, description="Window start, in the entry's clock.")
-    horizon: Num = Field(gt=0, description="Window end, in the entry's clock.")
+    start: Num | None = Field(
+        None, ge=0, description="Window start, in the entry's clock (default: designed)."
+    )
+    horizon: Num | None = Field(
+        None, gt=0, description="Window end, in the entry's clock (default: designed)."
+    )
     points: Int = Field(31, ge=2, le=2001)
     statistic: Statistic = Field(
         "mean_error",
         description="mean_curve: sup over time of |seed-mean curve - limit|; "
         "mean_error: mean over seeds of sup over time of |curve - limit|.",
     )
-    tolerance: Tolerance
+    tolerance: Tolerance | None = Field(
+        None,
+        description="A distance to the limit at the largest size (default: none; the extrapolation judges).",
+    )
     scale: Scale = Field(default_factory=Scale)
     resolution: Achievable | None = None
     nested: bool = Field(
@@ -195,16 +226,16 @@ class Validation(Spec):
 
     @model_validator(mode="after")
     def _window(self) -> "Validation":
-        if not self.horizon > self.start:
+        if self.horizon is not None and not self.horizon > (self.start or 0.0):
             raise ValueError(f"horizon {self.horizon} must exceed start {self.start}")
-        if any(not v > 0 for v in self.ladder):
+        if self.ladder is not None and any(not v > 0 for v in self.ladder):
             raise ValueError("ladder values must be positive")
         return self
 
     @field_validator("ladder")
     @classmethod
-    def _increasing(cls, ladder: list[float]) -> list[float]:
-        if any(b <= a for a, b in itertools.pairwise(ladder)):
+    def _increasing(cls, ladder: list[float] | None) -> list[float] | None:
+        if ladder is not None and any(b <= a for a, b in itertools.pairwise(ladder)):
             raise ValueError("ladder must be strictly increasing")
         return ladder
 
@@ -338,7 +369,7 @@ def build_entry_model(kinds: dict[str, FormulaKind]) -> type[Spec]:
         convergence=(Convergence, ...),
         references=(list[Prose], Field(default_factory=list)),
         notes=(Prose | None, None),
-        validation=(Validation, ...),
+        validation=(Validation, Field(default_factory=Validation)),
         consistency=(list[Relation], Field(default_factory=list)),
         consistency_exemptions=(
             dict[str, Prose],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from prismcat.checkers.convergence import rate_requirements, rate_verdict
+from prismcat.validation import policy
 from prismcat.validation.checks import CheckContext, Checker, CheckResult, scale_of
 from prismcat.validation.rates import rate_test, seed_errors
 
@@ -29,12 +30,14 @@ class CauchyChecker(Checker):
         if problem:
             return CheckResult(self.name, "fail", problem)
         ok, parts, details, rates = True, [], {"target": target}, {}
+        need = 0.0
         table = [{"N": m.point.N, "eps": m.point.eps["train"]} for m in ms[1:]]
         for loss in ctx.losses():
             steps = [ms[i].losses[loss].curves - ms[i - 1].losses[loss].curves for i in range(1, len(ms))]
             errors = seed_errors(steps, st.statistic)
             test = rate_test(errors, [m.point.eps[loss] for m in ms[1:]], [st.rate_terms[0]])
             passed, why = rate_verdict(test, target, declared)
+            need = max(need, test.resolution(policy.required_z()))
             scale = scale_of(ctx, loss, ms[-1].losses[loss].mean)
             last = float(np.mean(np.abs(errors[-1]))) / scale
             tol = st.tolerance[loss]
@@ -46,4 +49,12 @@ class CauchyChecker(Checker):
             details[loss] = {**test.to_json(), "last_relative": last, "tolerance": tol, "pass": passed}
             rates[loss] = test.to_json()
             parts.append(f"{loss}: successive differences {test.summary()}, last {100 * last:.3g}%{why}")
-        return CheckResult(self.name, "pass" if ok else "fail", "; ".join(parts), details, table, rate=rates)
+        return CheckResult(
+            self.name,
+            "pass" if ok else "fail",
+            "; ".join(parts),
+            details,
+            table,
+            rate=rates,
+            shortfall=(need, target) if rates else None,
+        )

@@ -76,6 +76,7 @@ class ConvergenceChecker(Checker):
         if problem:
             return CheckResult(self.name, "fail", problem)
         ok, parts, details, rates = True, [], {"target": target, "statistic": st.statistic}, {}
+        need = 0.0
         for loss in ctx.losses():
             data = [m.losses[loss] for m in ms]
             if any(d.limit is None for d in data):
@@ -83,6 +84,7 @@ class ConvergenceChecker(Checker):
             errors = seed_errors([d.curves - d.limit[None, :] for d in data], st.statistic)
             test = rate_test(errors, [m.point.eps[loss] for m in ms], [st.rate_terms[0]])
             passed, why = rate_verdict(test, target, declared)
+            need = max(need, test.resolution(policy.required_z()))
             ok &= passed
             details[loss] = {**test.to_json(), "pass": passed}
             rates[loss] = test.to_json()
@@ -94,4 +96,5 @@ class ConvergenceChecker(Checker):
             details,
             error_table(ctx.measurements, st.statistic),
             rate=rates,
+            shortfall=(need, target) if rates else None,
         )

@@ -15,7 +15,9 @@ class ToleranceChecker(Checker):
     description = "relative distance to the limit at the largest size <= the entry's tolerance"
 
     def applies(self, entry, catalog) -> bool:
-        return entry.has_limit
+        """Entries with a formula that declare a tolerance (a hand-set number: the designed
+        experiment does not need one, the extrapolation judges)."""
+        return entry.has_limit and entry.spec.validation.tolerance is not None
 
     def check(self, ctx: CheckContext) -> CheckResult:
         last = ctx.measurements[-1]

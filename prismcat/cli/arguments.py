@@ -112,6 +112,24 @@ def parse_duration(text: str) -> float:
     return value * units[unit]
 
 
+def fraction(text: str) -> float:
+    """``1%`` or ``0.01`` as a fraction."""
+    body, scale = (text[:-1], 0.01) if text.endswith("%") else (text, 1.0)
+    try:
+        value = float(body) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad fraction '{text}': use e.g. 1% or 0.01") from None
+    return value
+
+
+def duration(text: str) -> float:
+    """``90s``, ``10m``, ``2h`` (or plain seconds) as seconds."""
+    try:
+        return parse_duration(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"bad duration '{text}': use e.g. 90s, 10m or 2h") from None
+
+
 def memory_size(text: str) -> int:
     try:
         return parse_size(text)
@@ -187,7 +205,26 @@ def run_arguments(p: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help=f"fail a simulation task or a checker that runs longer (default {DEFAULT_TASK_TIMEOUT:g})",
     )
+    design_arguments(p)
     limit_arguments(p)
+
+
+def design_arguments(p: argparse.ArgumentParser) -> None:
+    """What the design of the experiment aims for (validate, power, plan)."""
+    p.add_argument(
+        "--resolution",
+        type=fraction,
+        default=None,
+        metavar="R",
+        help="the relative formula error every check must resolve, e.g. 1%% (default: the profile's targets)",
+    )
+    p.add_argument(
+        "--budget",
+        type=duration,
+        default=None,
+        metavar="TIME",
+        help="wall-clock budget of the simulations, e.g. 10m (default: the profile's per-point budget)",
+    )
 
 
 def run_options(args: argparse.Namespace):
@@ -203,6 +240,8 @@ def run_options(args: argparse.Namespace):
         timeout=args.task_timeout,
         max_memory=args.max_memory,
         progress=not args.no_progress,
+        resolution=getattr(args, "resolution", None),
+        budget=getattr(args, "budget", None),
     )
 
 

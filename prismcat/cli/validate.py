@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -37,8 +38,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     v = result.validation
     for note in cache_notes(v.cache):
         print(f"warning: {note}", file=sys.stderr)
-    rows = [[r.entry.id, r.entry.cell.id, r.status, r.message] for r in v.runs]
-    print(table(rows, ["entry", "cell", "status", "reason"]))
+    rows = [[r.entry.id, r.entry.cell.id, r.status, _points(r)] for r in v.runs]
+    print(table(rows, ["entry", "cell", "status", "parameter points"]))
+    for r in v.runs:
+        if r.status != "pass":  # the whole reason, one finding per line
+            print(f"\n{r.entry.id} ({r.status}):")
+            for part in findings(r.message):
+                print(textwrap.fill(part, width=110, initial_indent="  ", subsequent_indent="    "))
     counts = {s: sum(r.status == s for r in v.runs) for s in ("pass", "fail", "error")}
     print(
         f"\n{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors "
@@ -58,6 +64,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if cat.problems:
         print(f"note: {len(cat.problems)} catalogue file(s) with problems were not validated (prismcat lint)")
     return EXIT_OK if v.ok and not cat.problems else EXIT_FAIL
+
+
+def findings(message: str) -> list[str]:
+    """A run's message split at its top-level "; " (not inside parentheses), one finding each."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(message):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0 and message.startswith("; ", i):
+            parts.append(message[start:i])
+            start = i + 2
+    return [*parts, message[start:]]
+
+
+def _points(run) -> str:
+    return " | ".join(p.settings.where() for p in run.all_points())
 
 
 def cmd_power(args: argparse.Namespace) -> int:
@@ -85,6 +106,24 @@ def cmd_power(args: argparse.Namespace) -> int:
     else:
         print(report.table())
     return EXIT_OK if report.ok else EXIT_FAIL
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    options = run_options(args)
+    cat = catalog(args)
+    for i in args.ids:
+        cat.get(i)  # raises with a suggestion
+    result = api.plan(
+        args.ids or None,
+        catalog=cat,
+        cache=DiskCache(None if args.no_cache else args.cache_dir),
+        **options.to_json(),
+    )
+    if args.json:
+        print_json(result.to_json())
+    else:
+        print(result.table())
+    return EXIT_OK if not result.problems else EXIT_FAIL
 
 
 def add_commands(add) -> None:
@@ -119,4 +158,12 @@ def add_commands(add) -> None:
         default=DEFAULT_DELTA,
         help=f"relative size of each perturbation (default {DEFAULT_DELTA:g})",
     )
+    run_arguments(p)
+    p = add(
+        "plan",
+        cmd_plan,
+        "print each entry's designed experiment (points, window, ladder, seeds), its cost and resolution; "
+        "simulate nothing",
+    )
+    p.add_argument("ids", nargs="*", help="entry ids (default: all)")
     run_arguments(p)

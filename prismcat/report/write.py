@@ -175,6 +175,36 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def design_html(rec: dict[str, Any]) -> str:
+    """The experiment each parameter point ran and why (what the design chose, what was given)."""
+    e = html.escape
+    rows = []
+    for st in [rec["settings"], *(p["settings"] for p in rec.get("points", []))]:
+        if not st:
+            continue
+        where = ", ".join(f"{k} = {v:g}" for k, v in st.get("parameters", {}).items()) or "no parameters"
+        ladder = ", ".join(f"{x:g}" for x in st.get("ladder", []))
+        vis = st.get("visibility")
+        designed = set(st.get("designed", []))
+        given = [f for f in ("parameters", "ladder", "seeds", "start", "horizon") if f not in designed]
+        if not st.get("parameters"):
+            given = [f for f in given if f != "parameters"]
+        why = "<br>".join(e(w) for w in st.get("why", [])) or "-"
+        rows.append(
+            f"<tr><td>{e(where)}</td><td>[{st.get('start', 0):g}, {st.get('horizon', 0):g}]</td>"
+            f"<td>{e(ladder)}</td><td>{st.get('seeds', '-')}</td>"
+            f"<td>{'-' if vis is None else f'{vis:.2f}'}</td><td>{e(', '.join(given) or 'none')}</td>"
+            f"<td class='small'>{why}</td></tr>"
+        )
+    if not rows:
+        return ""
+    head = (
+        "<tr><th>parameter point</th><th>window</th><th>ladder N</th><th>seeds</th>"
+        "<th>clock visibility</th><th>given by the entry</th><th>why (the design rule)</th></tr>"
+    )
+    return f"<p class='small'>The experiment:</p><table>{head}{''.join(rows)}</table>"
+
+
 def _figure_job(rec: dict[str, Any], catalog: Any) -> figures.Job:
     entry = catalog.entries.get(rec["id"])
     clock = entry.clock_name if entry else "t"
@@ -249,12 +279,24 @@ def html_report(records: dict[str, Any], catalog: Any, *, workers: int | None = 
             parts.append(f"<p><b>{e(loss)}</b>: {e(line)}</p>")
         if rec["message"]:
             parts.append(f"<p class='small'>{e(rec['message'])}</p>")
+        parts.append(design_html(rec))
         rows = "".join(
             f"<tr><td>{e(c['checker'])}</td><td>{_status(c['status'])}</td><td>{e(c['message'])}</td></tr>"
             for c in rec["checks"]
         )
         if rows:
             parts.append(f"<table><tr><th>check</th><th>status</th><th>reason</th></tr>{rows}</table>")
+        for point in rec.get("points", []):
+            where = ", ".join(f"{k} = {v:g}" for k, v in point["parameters"].items())
+            parts.append(f"<p><b>At {e(where)}</b>: {_status(point['status'])}</p>")
+            for loss, line in point.get("headline", {}).items():
+                parts.append(f"<p class='small'><b>{e(loss)}</b>: {e(line)}</p>")
+            rows = "".join(
+                f"<tr><td>{e(c['checker'])}</td><td>{_status(c['status'])}</td><td>{e(c['message'])}</td></tr>"
+                for c in point["checks"]
+            )
+            if rows:
+                parts.append(f"<table><tr><th>check</th><th>status</th><th>reason</th></tr>{rows}</table>")
         for c in rec["checks"]:
             if c["table"]:
                 parts.append(f"<p class='small'>{e(c['checker'])}:</p>" + _table(c["table"]))

@@ -49,6 +49,7 @@ GUIDES = [
     ("Scaling out", "scale-out.md"),
     ("Security", "security.md"),
     ("Architecture", "architecture.md"),
+    ("What the design finds", "design-status.md"),
 ]
 THEORY = [
     "index",

@@ -54,6 +54,10 @@ def _status_line(record: dict[str, Any]) -> list[str]:
     heads = "".join(f"<li>{e(loss)}: {e(line)}</li>" for loss, line in record.get("headline", {}).items())
     if heads:
         lines.append(f"<ul>{heads}</ul>")
+    for point in record.get("points", []):  # the design's further parameter points
+        where = ", ".join(f"{k} = {v:g}" for k, v in point["parameters"].items())
+        heads = "".join(f"<li>{e(loss)}: {e(line)}</li>" for loss, line in point.get("headline", {}).items())
+        lines.append(f"<p>At {e(where)}: <strong>{e(point['status'])}</strong></p><ul>{heads}</ul>")
     rows = "".join(
         f"<tr><td>{e(c['checker'])}</td><td>{e(c['status'])}</td><td>{e(c['message'])}</td></tr>"
         for c in record["checks"]

@@ -80,6 +80,10 @@ class CheckResult:
     optional ``scale``, which the deviation panel divides by);
     ``rate`` the errors along the ladder (``eps``, ``errors``, ``errors_se``, ``fitted_rate``,
     ``declared_rate``) for the log-log panel.
+
+    ``shortfall`` (resolved, target), for a check whose power grows with seeds: the smallest
+    relative error it detects at the required power, and the error it must detect. The design's
+    top-up reads it (never the verdict) to decide whether more seeds are needed.
     """
 
     checker: str
@@ -90,6 +94,7 @@ class CheckResult:
     headline: dict[str, str] = field(default_factory=dict)
     band: dict[str, dict[str, Any]] = field(default_factory=dict)
     rate: dict[str, dict[str, Any]] = field(default_factory=dict)
+    shortfall: tuple[float, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -3,6 +3,7 @@ clock window in model time and the small quantity eps of each size."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,12 +14,14 @@ from prismcat.catalog.entry import Entry
 from prismcat.errors import PrismcatError
 from prismcat.scaling import exact, solve_sizes
 from prismcat.simulation import Integrator
+from prismcat.validation import design_rule as rule
 from prismcat.validation import policy
 
 
 @dataclass(frozen=True)
 class Settings:
-    """An entry's validation settings with a profile's overrides applied."""
+    """The experiment for one parameter point of an entry: its validation block's overrides, the
+    profile's, and the design rule's choices for everything left out (:mod:`design_rule`)."""
 
     profile: str
     ladder: tuple[float, ...]
@@ -29,7 +32,7 @@ class Settings:
     horizon: float
     points: int
     statistic: str
-    tolerance: dict[str, float | None]  # fractions of the quantity's scale
+    tolerance: dict[str, float | None]  # fractions of the quantity's scale (None: not checked)
     scale: dict[str, float | None]  # declared scales (None: sup |limit| over the window)
     terms: tuple[float, ...]  # the seed-mean correction's exponents (extrapolation): rate (, next)
     rate_terms: tuple[float, ...]  # the declared rate (, next) of the entry's error statistic
@@ -39,6 +42,12 @@ class Settings:
     nested: bool = False
     seed_offset: int = 0
     dtype: str = "float64"
+    point: int = 0  # which of the entry's parameter points (0 = the first)
+    designed: tuple[str, ...] = ()  # the fields the design rule chose (the rest were given)
+    why: tuple[str, ...] = ()  # the design's reasons, one line each
+    visibility: float | None = None  # clock visibility at this point (min over losses, <= 1)
+    max_seeds: int = policy.MAX_SEEDS  # what the budget allows a top-up to reach
+    target: float | None = None  # a resolution asked for (--resolution), over the policy's targets
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,12 +55,64 @@ class Settings:
             "ladder": list(self.ladder),
             "terms": list(self.terms),
             "rate_terms": list(self.rate_terms),
+            "designed": list(self.designed),
+            "why": list(self.why),
         }
+
+    def where(self) -> str:
+        """The parameter point, for messages (``gamma = 2, a = 0.1``)."""
+        return ", ".join(f"{k} = {v:g}" for k, v in self.parameters.items()) or "no parameters"
 
 
 def settings_for(
     entry: Entry, profile: str = "quick", seed_offset: int = 0, dtype: str = "float64"
 ) -> Settings:
+    """The experiment at the entry's first parameter point (see :func:`designs_for`)."""
+    return designs_for(entry, profile, seed_offset, dtype)[0]
+
+
+def designs_for(
+    entry: Entry,
+    profile: str = "quick",
+    seed_offset: int = 0,
+    dtype: str = "float64",
+    target: float | None = None,
+    budget: float | None = None,
+) -> list[Settings]:
+    """One :class:`Settings` per parameter point: the entry's overrides where it gives them, the
+    design rule's choices (:mod:`prismcat.validation.design_rule`) for the rest. ``target`` is a
+    resolution asked for; ``budget`` the seconds (one core) each point may simulate for (default:
+    policy.POINT_BUDGET, scaled by (2% / target)**2 where a finer target is asked)."""
+    key = (id(entry), profile, seed_offset, dtype, target, budget)
+    hit = _DESIGNS.get(key)
+    if hit is not None and hit[0] is entry:
+        return hit[1]
+    out = _design(entry, profile, seed_offset, dtype, target, budget)
+    if len(_DESIGNS) > 512:
+        _DESIGNS.clear()
+    _DESIGNS[key] = (entry, out)
+    return out
+
+
+_DESIGNS: dict[tuple, tuple[Entry, list[Settings]]] = {}
+
+
+def default_window(entry: Entry) -> tuple[float, float]:
+    """The clock window at the entry's default parameters: as given, the rest designed (rule 3).
+    Cheap (no parameter points, no ladder): for plots and placements."""
+    v = entry.spec.validation
+    if v.start is not None and v.horizon is not None:
+        return float(v.start), float(v.horizon)
+    try:
+        start, horizon, _ = rule.window(entry, entry.parameters(v.parameters), v.horizon, v.start)
+    except (ValueError, PrismcatError):
+        return float(v.start or 0.0), float(v.horizon or 1.0)
+    return float(v.start if v.start is not None else start), float(horizon)
+
+
+def _design(
+    entry: Entry, profile: str, seed_offset: int, dtype: str, target: float | None, budget_s: float | None
+) -> list[Settings]:
     v = entry.spec.validation
     over = v.profiles.get(profile)
 
@@ -60,22 +121,22 @@ def settings_for(
         return default if value is None else value
 
     tol = pick("tolerance", v.tolerance)
-    return Settings(
+    given_ladder = pick("ladder", v.ladder)
+    base = dict(pick("base", v.base))
+    terms = _terms(entry.spec.convergence.mean or entry.spec.convergence)
+    common = dict(
         profile=profile,
-        ladder=tuple(pick("ladder", v.ladder)),
-        base=dict(pick("base", v.base)),
-        parameters=dict(v.parameters),
-        seeds=pick("seeds", v.seeds) or policy.MIN_SEEDS,
-        start=v.start,
-        horizon=v.horizon,
+        base=base,
         points=pick("points", v.points),
         statistic=v.statistic,
         tolerance={
-            "train": tol.train,
-            "population": tol.population if tol.population is not None else tol.train,
+            "train": None if tol is None else tol.train,
+            "population": None
+            if tol is None
+            else (tol.population if tol.population is not None else tol.train),
         },
         scale={"train": v.scale.train, "population": v.scale.population},
-        terms=_terms(entry.spec.convergence.mean or entry.spec.convergence),
+        terms=terms,
         rate_terms=_terms(entry.spec.convergence),
         achievable={
             "formula": None if v.resolution is None else getattr(v.resolution, profile, None),
@@ -88,11 +149,133 @@ def settings_for(
         nested=v.nested,
         seed_offset=seed_offset,
         dtype=dtype,
+        target=target,
     )
+    seeds = pick("seeds", v.seeds)
+    if budget_s is None:
+        budget_s = policy.POINT_BUDGET.get(profile, policy.POINT_BUDGET["thorough"])
+        if target is not None:  # seeds grow like 1/target**2
+            budget_s *= max(1.0, (policy.target_resolution(profile, entry.cell.kind) / target) ** 2)
+    budget = budget_s * policy.FLOP_RATE
+    designed: list[str] = []
+
+    def ladder_at(params: dict[str, float], start: float, horizon: float) -> tuple[tuple[float, ...], int]:
+        """The given ladder, or the design's (rule 4); and the seeds the budget allows."""
+        trial = Settings(**common, ladder=(1.0,), parameters=params, seeds=policy.SEED_BLOCK,
+                         start=start, horizon=horizon)  # fmt: skip
+        if given_ladder is not None:
+            rungs = tuple(float(x) for x in given_ladder)
+            return rungs, _affordable(entry, trial, rungs, budget)
+        sizes_at = _sizes_at(entry, params, base)
+        n0 = rule.first_rung(entry, sizes_at)
+        R = rule.rungs_needed(terms)
+        rungs = tuple(n0 * 2.0**i for i in range(R))
+        if _pilot_cost(entry, trial, rungs) > budget:  # the pilot alone: no room at all
+            raise ValueError(f"even the smallest ladder {list(rungs)} costs more than the budget")
+        for _ in range(policy.MAX_LADDER_SHIFTS):
+            up = tuple(2.0 * N for N in rungs)
+            if _pilot_cost(entry, trial, up) * policy.PILOT_SHARE > budget:
+                break
+            rungs = up
+        return rungs, _affordable(entry, trial, rungs, budget)
+
+    free = any(not p.fixed for p in entry.spec.parameters.values())
+    pinned = bool(v.parameters) or not free or not entry.has_limit
+    if pinned:
+        params = entry.parameters(v.parameters)
+        points = [_point_window(entry, params, v.start, v.horizon, designed)]
+    else:
+        designed.append("parameters")
+
+        def fits(params: dict[str, float], start: float, horizon: float) -> bool:
+            try:
+                ladder_at(params, start, horizon)
+            except (ValueError, PrismcatError):
+                return False
+            return True
+
+        try:
+            points = rule.choose_points(entry, fits, v.horizon, v.start)
+        except ValueError as exc:
+            raise PrismcatError(f"{entry.id}: cannot design a validation: {exc}") from None
+    if given_ladder is None:
+        designed.append("ladder")
+    if seeds is None:
+        designed.append("seeds")
+    out = []
+    for i, p in enumerate(points):
+        try:
+            rungs, cap = ladder_at(p.parameters, p.start, p.horizon)
+        except ValueError as exc:
+            raise PrismcatError(f"{entry.id}: cannot design a ladder at {p.parameters}: {exc}") from None
+        why = [*p.why]
+        if "ladder" in designed:
+            why.append(
+                f"ladder N = {', '.join(f'{x:g}' for x in rungs)}: the largest whose pilot fits the "
+                f"budget of {budget_s:.3g} s per point"
+            )
+        out.append(
+            Settings(
+                **common,
+                ladder=rungs,
+                parameters=dict(p.parameters),
+                seeds=seeds or policy.SEED_BLOCK,
+                start=p.start,
+                horizon=p.horizon,
+                point=i,
+                designed=tuple(designed + [f for f in ("start", "horizon") if getattr(v, f) is None]),
+                why=tuple(why),
+                visibility=p.visibility,
+                max_seeds=max(seeds or 0, cap) if seeds is None else seeds,
+            )
+        )
+    return out
+
+
+def _point_window(entry: Entry, params: dict[str, float], start, horizon, designed) -> Any:
+    """A pinned point's window: as given, the rest designed (rule 3)."""
+    why: list[str] = []
+    if start is None or horizon is None:
+        try:
+            s, h, why = rule.window(entry, params, horizon, start)
+        except ValueError as exc:
+            raise PrismcatError(f"{entry.id}: cannot design a window: {exc}") from None
+        start = s if start is None else start
+        horizon = h if horizon is None else horizon
+    vis = rule.clock_visibility(entry, params, start, horizon) if entry.has_limit else None
+    return rule.PointDesign(params, float(start), float(horizon), vis, tuple(why))
 
 
 def _terms(expansion: Any) -> tuple[float, ...]:
     return tuple(float(t) for t in (expansion.rate, expansion.next) if t is not None)
+
+
+def _sizes_at(entry: Entry, params: dict[str, float], base: dict[str, float]):
+    fixed = {name: (mono, params[name]) for name, mono in entry.ratios.items()}
+    scaling_f = {s: exact(entry.spec.scaling[s]) for s in entry.family.sizes}
+
+    def at(N: float) -> dict[str, float]:
+        return solve_sizes(N, scaling_f, fixed, base, entry.family.sizes)
+
+    return at
+
+
+def _pilot_cost(entry: Entry, trial: Settings, rungs: tuple[float, ...]) -> float:
+    """Estimated operations of one seed block on every rung (the family's cost model)."""
+    st = dataclasses.replace(trial, ladder=rungs, seeds=policy.SEED_BLOCK)
+    return float(sum(p.family.cost(p.problems, None) for p in ladder(entry, st)))
+
+
+def _affordable(entry: Entry, trial: Settings, rungs: tuple[float, ...], budget: float) -> int:
+    """The most seeds (whole blocks, at most policy.MAX_SEEDS) the budget pays for on ``rungs``."""
+    try:
+        block = _pilot_cost(entry, trial, rungs)
+    except (ValueError, PrismcatError):
+        return policy.SEED_BLOCK
+    if not block > 0:
+        return policy.MAX_SEEDS
+    blocks = int(budget // block)
+    return int(min(policy.MAX_SEEDS, max(1, blocks) * policy.SEED_BLOCK))
 
 
 @dataclass
@@ -125,8 +308,9 @@ def ladder(entry: Entry, settings: Settings) -> list[SizePoint]:
             real = solve_sizes(N, scaling_f, fixed, settings.base, family.sizes)
         except ValueError as exc:
             raise PrismcatError(f"{entry.id}: cannot place problems at N = {N:g}: {exc}") from None
-        sizes = {
-            s: float(max(1, round(real[s]))) if s in family.integer_sizes else real[s] for s in family.sizes
+        sizes = {  # real sizes to 12 digits: values that differ by rounding are one problem
+            s: float(max(1, round(real[s]))) if s in family.integer_sizes else _canonical(real[s])
+            for s in family.sizes
         }
         params = {name: mono.value(sizes) for name, mono in entry.ratios.items()}
         if not all(math.isfinite(v) for v in params.values()):
@@ -137,7 +321,7 @@ def ladder(entry: Entry, settings: Settings) -> list[SizePoint]:
             raise PrismcatError(
                 f"{entry.id}: the window [{settings.start}, {settings.horizon}] starts before t = 0"
             )
-        times = np.maximum(times, 0.0)
+        times = np.array([_canonical(x) for x in np.maximum(times, 0.0)])
         eps = {loss: float(c(env)) for loss, c in entry.convergence_eps.items()}
         if entry.mean_eps is not None:
             eps["mean"] = float(entry.mean_eps(env))
@@ -156,3 +340,8 @@ def ladder(entry: Entry, settings: Settings) -> list[SizePoint]:
             point.sizes, entry.structure, point.times, integ, settings.dtype, seeds, nest
         )
     return [p for p, _ in points]
+
+
+def _canonical(x: float) -> float:
+    """``x`` to 12 significant digits: a parameter that moved by a few ulps is the same problem."""
+    return float(f"{float(x):.12g}")

@@ -41,28 +41,49 @@ def normalise(entry: Entry, point: SizePoint, sim: dict[str, np.ndarray]) -> dic
 
 
 def measure(run: EntryRun, mine: list[Task], sims) -> None:
-    """Fill ``run.measurements`` from the simulated arrays of its tasks ``mine`` (the entry's
-    quantities and limits at each rung), or set ``run.error``. Every rung of the ladder must be
-    there with every seed: an entry is never judged on less than its design."""
+    """Fill the measurements of every parameter point of ``run`` from the simulated arrays of its
+    tasks ``mine``, or set the point's error (the run's own, for the first point)."""
+    for at, point in enumerate(run.all_points()):
+        try:
+            measured = measure_point(run.entry, point.settings, [t for t in mine if t.at == at], sims)
+        except PrismcatError as exc:
+            error = str(exc)
+        except Exception as exc:
+            error = describe(exc, "measuring the curves")
+        else:
+            error = ""
+            if at == 0:
+                run.measurements = measured
+            else:
+                point.measurements = measured
+        if error and at == 0:
+            run.error = error
+        elif error:
+            point.error = error
+
+
+def measure_point(entry: Entry, settings, mine: list[Task], sims) -> list[Measurement]:
+    """The measurements of one parameter point: every rung of its ladder with every seed (an
+    entry is never judged on less than its design)."""
     rungs = {t.index: t.point for t in mine}
-    settings = run.settings
-    try:
-        if settings is None or len(rungs) != len(settings.ladder):
+    if settings is None or len(rungs) != len(settings.ladder):
+        raise PrismcatError(
+            f"{entry.id}: {len(rungs)} of {len(settings.ladder) if settings else '?'} rungs were "
+            "planned: nothing is judged on part of its ladder"
+        )
+    measurements = []
+    for i, point in sorted(rungs.items()):
+        parts = sorted((t for t in mine if t.index == i), key=lambda t: t.part)
+        missing = [t for t in parts if t.slot not in sims]
+        if missing:
             raise PrismcatError(
-                f"{run.entry.id}: {len(rungs)} of {len(settings.ladder) if settings else '?'} rungs were "
-                "planned: nothing is judged on part of its ladder"
+                f"{entry.id}: {len(missing)} seed blocks at {point.label()} were not simulated"
             )
-        measurements = []
-        for i, point in sorted(rungs.items()):
-            arrays = assemble([sims[(run.entry.id, i, t.part)] for t in mine if t.index == i])
-            seeds = len(next(iter(arrays.values())))
-            if seeds != settings.seeds:
-                raise PrismcatError(
-                    f"{run.entry.id}: {seeds} of {settings.seeds} seeds were simulated at {point.label()}"
-                )
-            measurements.append(Measurement(point, normalise(run.entry, point, arrays)))
-        run.measurements = measurements
-    except PrismcatError as exc:
-        run.error = str(exc)
-    except Exception as exc:
-        run.error = describe(exc, "measuring the curves")
+        arrays = assemble([sims[t.slot] for t in parts])
+        seeds = len(next(iter(arrays.values())))
+        if seeds != settings.seeds:
+            raise PrismcatError(
+                f"{entry.id}: {seeds} of {settings.seeds} seeds were simulated at {point.label()}"
+            )
+        measurements.append(Measurement(point, normalise(entry, point, arrays)))
+    return measurements

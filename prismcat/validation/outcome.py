@@ -12,8 +12,24 @@ from prismcat.validation.design import Settings
 
 
 @dataclass
+class PointRun:
+    """What validation found at one further parameter point of an entry (the first point's
+    findings are the :class:`EntryRun`'s own fields)."""
+
+    settings: Settings
+    measurements: list[Measurement] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def status(self) -> str:
+        return _status(self.error, self.checks)
+
+
+@dataclass
 class EntryRun:
-    """Everything validation found out about one entry."""
+    """Everything validation found out about one entry: at its first parameter point in the
+    fields ``settings``, ``measurements`` and ``checks``, at each further point in ``points``."""
 
     entry: Entry
     settings: Settings | None
@@ -22,21 +38,42 @@ class EntryRun:
     error: str = ""
     seconds: float = 0.0
     backend: str = ""  # the backend that ran it (another family's entries run on their own)
+    points: list[PointRun] = field(default_factory=list)
 
     @property
     def status(self) -> str:
-        if self.error or any(c.status == "error" for c in self.checks):
-            return "error"
-        if any(c.status == "fail" for c in self.checks):
-            return "fail"
-        return "pass"
+        states = {_status(self.error, self.checks), *(p.status for p in self.points)}
+        return next(s for s in ("error", "fail", "pass") if s in states)
 
     @property
     def message(self) -> str:
         if self.error:
             return self.error
-        bad = [f"{c.checker}: {c.message}" for c in self.checks if c.status in ("fail", "error")]
-        return "; ".join(bad)
+        many = bool(self.points)
+        parts = []
+        for where, error, checks in [(self.settings, "", self.checks)] + [
+            (p.settings, p.error, p.checks) for p in self.points
+        ]:
+            at = f"at {where.where()}: " if many and where is not None else ""
+            if error:
+                parts.append(f"{at}{error}")
+            parts += [f"{at}{c.checker}: {c.message}" for c in checks if c.status in ("fail", "error")]
+        return "; ".join(parts)
+
+    def all_points(self) -> list[PointRun]:
+        """Every parameter point, the first included (a view of this run's own fields)."""
+        if self.settings is None:
+            return list(self.points)
+        first = PointRun(self.settings, self.measurements, self.checks, "")
+        return [first, *self.points]
+
+
+def _status(error: str, checks: list[CheckResult]) -> str:
+    if error or any(c.status == "error" for c in checks):
+        return "error"
+    if any(c.status == "fail" for c in checks):
+        return "fail"
+    return "pass"
 
 
 @dataclass

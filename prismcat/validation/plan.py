@@ -11,13 +11,14 @@ from prismcat.catalog.entry import Entry
 from prismcat.errors import PrismcatError
 from prismcat.registry import backend as backend_of
 from prismcat.registry import with_options
-from prismcat.settings import RunOptions
+from prismcat.settings import RunOptions, default_jobs
 from prismcat.simulation.api import offer_of
 from prismcat.simulation.fingerprint import fingerprint
 from prismcat.simulation.plan import Offer
+from prismcat.validation import policy
 from prismcat.validation.cache import content_key
-from prismcat.validation.design import Settings, ladder, settings_for
-from prismcat.validation.outcome import EntryRun
+from prismcat.validation.design import Settings, designs_for, ladder
+from prismcat.validation.outcome import EntryRun, PointRun
 from prismcat.validation.tasks import Task
 
 
@@ -40,21 +41,22 @@ def plan_tasks(
     fingerprint: dict[str, Any] | None = None,
     offer: Offer | None = None,
 ) -> list[Task]:
-    """One task per rung and batch of seeds (all seeds of a rung in one batch by default).
+    """One task per rung and block of seeds (policy.SEED_BLOCK seeds unless ``seeds_per_task``).
 
-    The cache key is the resolved problems of the batch (a different split recomputes rather than
+    The cache key is the resolved problems of the block (a different split recomputes rather than
     mixes) and ``fingerprint``; nothing else of the entry (tolerances, declared resolutions,
-    formulas) is in it.
+    formulas) is in it. Blocks are fixed from seed 0, so a design that grows its seeds reuses every
+    block it has already simulated.
     """
     tasks = []
     for i, p in enumerate(ladder(entry, settings)):
-        size = seeds_per_task or len(p.problems)
+        size = seeds_per_task or policy.SEED_BLOCK
         for part, start in enumerate(range(0, len(p.problems), size)):
             batch = p.problems[start : start + size]
             problems = [entry.family.key_of(q, offer) for q in batch]
             key = content_key("curves", problems, fingerprint or {"backend": backend})
             digests = [content_key(q) for q in problems]
-            tasks.append(Task(entry.id, i, part, p, batch, backend, key, digests, offer))
+            tasks.append(Task(entry.id, i, part, p, batch, backend, key, digests, offer, settings.point))
     return tasks
 
 
@@ -68,7 +70,15 @@ def plan(runs: dict[str, EntryRun], options: RunOptions) -> list[Task]:
     tasks: list[Task] = []
     for run in runs.values():
         try:
-            run.settings = settings_for(run.entry, options.profile, options.seed_offset, options.dtype)
+            designs = designs_for(
+                run.entry,
+                options.profile,
+                options.seed_offset,
+                options.dtype,
+                options.resolution,
+                point_budget(options, len(runs)),
+            )
+            run.settings, run.points = designs[0], [PointRun(d) for d in designs[1:]]
             mine = run.entry.family.backend_for(backend)
             run.backend = mine
             if mine not in described:
@@ -80,7 +90,11 @@ def plan(runs: dict[str, EntryRun], options: RunOptions) -> list[Task]:
             if problem:
                 run.error = problem
                 continue
-            planned = plan_tasks(run.entry, run.settings, mine, options.seeds_per_task, fp, offer)
+            planned = [
+                t
+                for st in designs
+                for t in plan_tasks(run.entry, st, mine, options.seeds_per_task, fp, offer)
+            ]
             refused = next(filter(None, (_refusal(t, limits) for t in planned)), None)
             if refused:
                 run.error = refused
@@ -91,8 +105,24 @@ def plan(runs: dict[str, EntryRun], options: RunOptions) -> list[Task]:
     return tasks
 
 
+def point_budget(options: RunOptions, entries: int) -> float | None:
+    """Seconds (one core) each parameter point may simulate for under ``--budget`` (the run's wall
+    clock over its cores, shared by two points per entry), or None for the profile's default."""
+    if options.budget is None:
+        return None
+    cores = options.jobs or default_jobs()
+    return options.budget * cores / max(1, 2 * entries)
+
+
 def _refusal(task: Task, limits: Limits) -> str | None:
     estimate = task.family.estimate(task.problems, task.offer)
     if estimate is None:
         return None
     return limits.refusal(estimate, f"simulating {task.point.label()} ({len(task.problems)} seeds)")
+
+
+def plan_point(run: EntryRun, at: int, options: RunOptions) -> list[Task]:
+    """The tasks of one parameter point of a planned run (after its design changed its seeds)."""
+    settings = run.all_points()[at].settings
+    fp, offer = simulation_fingerprint(run.backend), backend_offer(run.backend)
+    return plan_tasks(run.entry, settings, run.backend, options.seeds_per_task, fp, offer)

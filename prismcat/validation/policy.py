@@ -68,3 +68,29 @@ def target_resolution(profile: str, cell_kind: str) -> float:
 
 def two_sided_z(alpha: float = ALPHA) -> float:
     return NormalDist().inv_cdf(1.0 - alpha / 2.0)
+
+
+# --- the design rule (prismcat.validation.design_rule): how an experiment is chosen ---
+PROBE_FIRST = 1e-3  # the window probe: clock 0, then geometric from here ...
+MAX_HORIZON = 64.0  # ... to here (the longest window, in the entry's clock)
+PROBE_POINTS = 61  # probe points (also the clock grid of the visibility)
+SETTLED = 0.01  # the curve has stopped moving once it stays within this fraction of its scale
+START_MARGIN = 0.02  # a window that cannot start at 0 starts this far in (fraction of the window)
+POINTS_PER_RANGE = 6  # candidate values of a parameter, evenly spread inside its range
+POINT_SPREAD = 4.0  # the second point sits at least this factor away from the first
+MIN_RUNGS = 4  # doubling rungs of a designed ladder (one more per extra correction term)
+MIN_SIZE = 4  # the smallest growing integer size on a designed ladder's first rung
+SEED_BLOCK = 8  # seeds are simulated and cached in blocks of this many (a pilot is one block)
+MAX_SEEDS = 256  # the most seeds per rung a design may allocate
+TOP_UP_MARGIN = 1.2  # allocate this much more than the 1/sqrt(seeds) prediction asks
+# simulation budget of one designed parameter point (seconds on one core, by profile), and the
+# rate at which the cost model's operations run on one core (measured: benchmarks/bench_design.py)
+POINT_BUDGET = {"quick": 4.0, "thorough": 40.0}
+FLOP_RATE = 1e10  # measured 1e10-1.5e10 with one BLAS thread on the CI machine's cores
+PILOT_SHARE = 4  # a designed ladder's pilot takes at most this share (1/4) of the point's budget
+MAX_LADDER_SHIFTS = 6  # a designed ladder moves up (doubling) at most this many times
+# a clock visibility this high sees a clock error nearly as well as an amplitude error: the
+# systematic floor alone (SYSTEMATIC, about 7 se at the required power) costs 0.7% / visibility
+VISIBLE_ENOUGH = 0.8
+TOP_UP_ROUNDS = 2  # after the pilot, at most this many rounds of more seeds
+MAX_CANDIDATES = 64  # the full grid of parameter candidates up to this size, else its diagonals

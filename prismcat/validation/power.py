@@ -33,9 +33,9 @@ from prismcat.settings import OptionError, RunOptions
 from prismcat.validation import policy
 from prismcat.validation.cache import DiskCache
 from prismcat.validation.check import checkers, run_checkers
-from prismcat.validation.measure import measure
-from prismcat.validation.outcome import EntryRun
-from prismcat.validation.runner import simulate
+from prismcat.validation.measure import measure_point
+from prismcat.validation.outcome import EntryRun, PointRun
+from prismcat.validation.runner import check_run, experiment
 
 DEFAULT_DELTA = 0.03  # the relative size of each perturbation (3%)
 
@@ -192,34 +192,37 @@ def power(
     t0 = time.perf_counter()
     entries = [catalog.get(i) for i in ids] if ids else list(catalog)
     entries = [e for e in entries if e.has_limit]
-    runs, tasks, sims = simulate(entries, run_options, cache, executor)
     registry = {n: c for n, c in checkers().items() if c.needs_simulation}
+
+    def judge(run: EntryRun, mine: list, sims: dict) -> None:
+        check_run(run, mine, sims, registry, catalog, timeout)
+
+    runs, tasks, sims = experiment(entries, run_options, cache or DiskCache(None), executor, {}, judge)
     report = PowerReport(delta, profile, backend)
     for entry in entries:
         run = runs[entry.id]
-        mine = [t for t in tasks if t.entry_id == entry.id]
-        if not run.error:
-            measure(run, mine, sims)
         if run.error:
             report.problems[entry.id] = run.error
             continue
-        base = run_checkers(registry, entry, catalog, run, timeout)
-        report.baseline[entry.id] = _status(base)
-        if report.baseline[entry.id] != "pass":
-            bad = "; ".join(f"{r.checker}: {r.message}" for r in base if r.status != "pass")
-            report.problems[entry.id] = f"the unperturbed entry does not pass ({bad[:300]})"
-        passing = {r.checker for r in base if r.status == "pass"}
+        mine = [t for t in tasks if t.entry_id == entry.id]
+        report.baseline[entry.id] = run.status
+        if run.status != "pass":
+            report.problems[entry.id] = f"the unperturbed entry does not pass ({run.message[:300]})"
         declared = run.settings.achievable["formula"]
         target = policy.target_resolution(profile, entry.cell.kind)
         for p in perturbations(entry, delta):
-            prun = EntryRun(perturb(entry, p), run.settings)
-            measure(prun, mine, sims)
-            if prun.error:
-                caught = ["measure"]
-            else:
-                results = run_checkers(registry, prun.entry, catalog, prun, timeout)
+            wrong = perturb(entry, p)
+            caught: list[str] = []
+            for at, point in enumerate(run.all_points()):
                 # a check catches a perturbation if it passes the entry and fails the perturbed one
-                caught = [
+                passing = {r.checker for r in point.checks if r.status == "pass"}
+                try:
+                    measured = measure_point(wrong, point.settings, [t for t in mine if t.at == at], sims)
+                except Exception:
+                    caught.append("measure")
+                    continue
+                results = run_checkers(registry, wrong, catalog, PointRun(point.settings, measured), timeout)
+                caught += [
                     r.checker for r in results if r.status in ("fail", "error") and r.checker in passing
                 ]
             excused = ""
@@ -230,7 +233,7 @@ def power(
                 excused = f"declared resolution {100 * declared:g}% > {100 * delta:g}%: {reason}"
             elif declared is None and target > delta:
                 excused = f"below the {profile} target for a {entry.cell.kind} ({100 * target:g}%)"
-            report.outcomes.append(Outcome(entry.id, p, caught, excused))
+            report.outcomes.append(Outcome(entry.id, p, list(dict.fromkeys(caught)), excused))
     report.seconds = time.perf_counter() - t0
     return report
 

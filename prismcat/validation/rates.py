@@ -87,16 +87,26 @@ def _fit(eps: np.ndarray, m: np.ndarray, w: np.ndarray, gaps: list[float], p0: f
     from scipy.optimize import minimize_scalar
 
     le = np.log(eps)
+    y = m * w
+
+    def rss_many(ps: np.ndarray) -> np.ndarray:
+        """The residual sum of squares at each exponent in ``ps``: the amplitudes enter linearly,
+        so each is a small least-squares problem, solved for all exponents at once."""
+        X = np.stack([np.exp((ps[:, None] + g) * le[None, :]) for g in gaps], axis=2) * w[None, :, None]
+        coef = np.stack([np.linalg.lstsq(x, y, rcond=None)[0] for x in X]) if len(gaps) > 1 else None
+        if coef is None:  # one amplitude: the closed form
+            x = X[:, :, 0]
+            xx = np.einsum("pr,pr->p", x, x)
+            coef = (x @ y / np.where(xx > 0, xx, 1.0))[:, None]
+        r = np.einsum("prj,pj->pr", X, coef) - y[None, :]
+        return np.einsum("pr,pr->p", r, r)
 
     def rss(p: float) -> float:
-        X = np.column_stack([np.exp((p + g) * le) for g in gaps]) * w[:, None]
-        coef, *_ = np.linalg.lstsq(X, m * w, rcond=None)
-        r = X @ coef - m * w
-        return float(r @ r)
+        return float(rss_many(np.array([p]))[0])
 
     # the residual is linear in the amplitudes, so p is a one-dimensional search; start on a grid
     grid = np.linspace(0.02, 6.0, 300)
-    best = grid[int(np.argmin([rss(p) for p in grid]))]
+    best = grid[int(np.argmin(rss_many(grid)))]
     res = minimize_scalar(rss, bounds=(max(0.0, best - 0.05), best + 0.05), method="bounded")
     return float(res.x) if res.fun <= rss(best) else float(best)
 

@@ -20,7 +20,7 @@ from prismcat.validation.outcome import EntryRun, Validation
 
 MAX_RESULTS_BYTES = 512 * 1024 * 1024  # the whole catalogue's results.json is about 1.5 MB
 
-SCHEMA_VERSION = 3  # 3: entries of any model family (model, geometry, backend, sizes)
+SCHEMA_VERSION = 4  # 3: entries of any model family; 4: designed parameter points (points)
 
 
 class _Model(BaseModel):
@@ -71,6 +71,19 @@ class CheckRecord(_Model):
     )
 
 
+class PointRecord(_Model):
+    """A further parameter point of an entry: its design, verdict and measurements."""
+
+    parameters: dict[str, float]
+    status: Literal["pass", "fail", "error"]
+    message: str
+    clock: list[float]
+    settings: dict[str, Any]
+    checks: list[CheckRecord]
+    sizes: list[SizeRecord]
+    headline: dict[str, str] = Field(default_factory=dict)
+
+
 class EntryRecord(_Model):
     id: str
     title: str
@@ -90,6 +103,10 @@ class EntryRecord(_Model):
         default_factory=dict,
         description="by loss: what the checkers found, e.g. 'formula within 0.4% +- 0.6% of the "
         "infinite-size extrapolation (resolution 1.2%, clock 2%)'",
+    )
+    points: list[PointRecord] = Field(
+        default_factory=list,
+        description="the further parameter points of the design (the first is this record's own)",
     )
 
 
@@ -159,8 +176,46 @@ def to_records(v: Validation) -> dict[str, Any]:
 
 def _entry_record(run: EntryRun) -> dict[str, Any]:
     e = run.entry
+    return {
+        "id": e.id,
+        "title": e.spec.title,
+        "model": e.family.name,
+        "geometry": e.geometry.key,
+        "backend": run.backend,
+        "cell": e.cell.id,
+        "cell_kind": e.cell.kind,
+        "file": e.file,
+        "status": run.status,
+        "message": run.message,
+        "clock": _clock(run.measurements),
+        "settings": run.settings.to_json() if run.settings else {},
+        "checks": [_jsonable(c.to_json()) for c in run.checks],
+        "sizes": _sizes(e, run.measurements),
+        "headline": _headlines(run.checks),
+        "points": [
+            {
+                "parameters": p.settings.parameters,
+                "status": p.status,
+                "message": p.error
+                or "; ".join(f"{c.checker}: {c.message}" for c in p.checks if c.status in ("fail", "error")),
+                "clock": _clock(p.measurements),
+                "settings": p.settings.to_json(),
+                "checks": [_jsonable(c.to_json()) for c in p.checks],
+                "sizes": _sizes(e, p.measurements),
+                "headline": _headlines(p.checks),
+            }
+            for p in run.points
+        ],
+    }
+
+
+def _clock(measurements) -> list[float]:
+    return measurements[0].point.clock.tolist() if measurements else []
+
+
+def _sizes(e, measurements) -> list[dict[str, Any]]:
     sizes = []
-    for m in run.measurements:
+    for m in measurements:
         s = m.point.sizes
         errors, curves = {}, {}
         for loss, data in m.losses.items():
@@ -183,31 +238,18 @@ def _entry_record(run: EntryRun) -> dict[str, Any]:
                 "curves": curves,
             }
         )
-    clock = run.measurements[0].point.clock.tolist() if run.measurements else []
-    return {
-        "id": e.id,
-        "title": e.spec.title,
-        "model": e.family.name,
-        "geometry": e.geometry.key,
-        "backend": run.backend,
-        "cell": e.cell.id,
-        "cell_kind": e.cell.kind,
-        "file": e.file,
-        "status": run.status,
-        "message": run.message,
-        "clock": clock,
-        "settings": run.settings.to_json() if run.settings else {},
-        "checks": [_jsonable(c.to_json()) for c in run.checks],
-        "sizes": sizes,
-        "headline": headlines(run),
-    }
+    return sizes
 
 
 def headlines(run: EntryRun) -> dict[str, str]:
     """By loss, the sentences the checkers lead with (e.g. the formula against the infinite-size
     extrapolation, with the resolution), joined in checker order."""
+    return _headlines(run.checks)
+
+
+def _headlines(checks) -> dict[str, str]:
     out: dict[str, list[str]] = {}
-    for c in run.checks:
+    for c in checks:
         for loss, line in c.headline.items():
             out.setdefault(loss, []).append(line)
     return {loss: "; ".join(lines) for loss, lines in out.items()}

@@ -9,9 +9,10 @@ content hash, so a re-run, or a run killed half-way, recomputes nothing it alrea
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,12 +22,14 @@ from prismcat.catalog.entry import Entry
 from prismcat.errors import Interrupted
 from prismcat.registry import parse_spec, registry
 from prismcat.settings import RunOptions
+from prismcat.validation import design_rule as rule
+from prismcat.validation import policy
 from prismcat.validation.cache import DiskCache
 from prismcat.validation.check import checkers, run_checkers
 from prismcat.validation.executors import InProcessExecutor, LocalExecutor
 from prismcat.validation.measure import measure
-from prismcat.validation.outcome import EntryRun, Validation
-from prismcat.validation.plan import plan
+from prismcat.validation.outcome import EntryRun, PointRun, Validation
+from prismcat.validation.plan import plan, plan_point
 from prismcat.validation.report_errors import describe
 from prismcat.validation.tasks import Task
 
@@ -55,18 +58,12 @@ def validate(
     entries = [catalog.get(i) for i in ids] if ids else list(catalog)
     registry = checkers()
     phases: dict[str, float] = {}
-    runs, tasks, sims = simulate(entries, run_options, cache, executor, phases)
     checks_s: dict[str, float] = {}
-    timeout = run_options.timeout
-    for entry in _bar(entries, run_options.progress, "checking"):
-        run = runs[entry.id]
-        t0 = time.perf_counter()
-        if not run.error and run.settings is not None:
-            measure(run, [t for t in tasks if t.entry_id == entry.id], sims)
-        phases["measure"] = phases.get("measure", 0.0) + time.perf_counter() - t0
-        if run.settings is not None:
-            run.checks = run_checkers(registry, entry, catalog, run, timeout, checks_s)
-        run.seconds = run.seconds + time.perf_counter() - t0
+
+    def judge(run: EntryRun, mine: list[Task], sims: dict) -> None:
+        check_run(run, mine, sims, registry, catalog, run_options.timeout, phases, checks_s)
+
+    runs, _, _ = experiment(entries, run_options, cache, executor, phases, judge)
     phases.update({f"check:{name}": v for name, v in checks_s.items()})
     return Validation(
         runs=[runs[e.id] for e in entries],
@@ -79,6 +76,98 @@ def validate(
     )
 
 
+def check_run(run, mine, sims, registry, catalog, timeout=None, phases=None, checks_s=None) -> None:
+    """Measure every parameter point of ``run`` and run the checkers on it: all of them at the
+    first point, those that judge experiments at the others."""
+    phases = {} if phases is None else phases
+    t0 = time.perf_counter()
+    if not run.error and run.settings is not None:
+        measure(run, mine, sims)
+    phases["measure"] = phases.get("measure", 0.0) + time.perf_counter() - t0
+    if run.settings is not None:
+        run.checks = run_checkers(registry, run.entry, catalog, run, timeout, checks_s)
+        simulated = {n: c for n, c in registry.items() if c.needs_simulation}
+        for point in run.points:
+            if simulated and not run.error:
+                point.checks = run_checkers(simulated, run.entry, catalog, point, timeout, checks_s)
+    run.seconds = run.seconds + time.perf_counter() - t0
+
+
+def experiment(
+    entries: Sequence[Entry],
+    options: RunOptions,
+    cache: DiskCache,
+    executor: Any,
+    phases: dict[str, float],
+    judge: Callable[[EntryRun, list[Task], dict], None],
+) -> tuple[dict[str, EntryRun], list[Task], dict]:
+    """The sequential experiment: plan and simulate every entry's design (a pilot where the seeds
+    are designed), ``judge`` each run, then top up the seeds of every designed point whose checks
+    resolve less than their target (their ``shortfall``: standard errors only, never a verdict),
+    within the budget, and judge those runs again. Returns the runs, the tasks and the arrays."""
+    runs, tasks, sims = simulate(entries, options, cache, executor, phases)
+    for entry in _bar(entries, options.progress, "checking"):
+        judge(runs[entry.id], [t for t in tasks if t.entry_id == entry.id], sims)
+    for _ in range(policy.TOP_UP_ROUNDS):
+        grown = top_up(runs.values())
+        if not grown:
+            break
+        t0 = time.perf_counter()
+        more = [t for run, at in grown for t in plan_point(run, at, options)]
+        done = {(r.entry.id, at) for r, at in grown}
+        tasks = [t for t in tasks if (t.entry_id, t.at) not in done] + more
+        todo = [t for t in more if t.slot not in sims]
+        own = executor is None and len(todo) > 1
+        pool = (
+            _default_executor({t.backend for t in todo}, options.jobs, options.timeout) if own else executor
+        )
+        try:
+            new, seconds = _simulate(
+                todo, runs, cache, pool or InProcessExecutor(options.timeout), options.progress
+            )
+        finally:
+            if own:
+                pool.close()
+        sims.update(new)
+        for entry_id, sec in seconds.items():
+            runs[entry_id].seconds += sec
+        phases["simulate"] = phases.get("simulate", 0.0) + time.perf_counter() - t0
+        for entry_id in dict.fromkeys(r.entry.id for r, _ in grown):
+            judge(runs[entry_id], [t for t in tasks if t.entry_id == entry_id], sims)
+    return runs, tasks, sims
+
+
+def top_up(runs) -> list[tuple[EntryRun, int]]:
+    """Grow the seeds of every designed point short of its target (design rule 5); returns the
+    (run, point) pairs whose settings now ask for more seeds."""
+    grown = []
+    for run in runs:
+        if run.error or run.settings is None:
+            continue
+        for at, point in enumerate(run.all_points()):
+            st = point.settings
+            if "seeds" not in st.designed or point.error:
+                continue
+            short = [(c.shortfall, c.checker) for c in point.checks if c.shortfall is not None]
+            if not short:
+                continue
+            (resolved, target), checker = max(short, key=lambda s: s[0][0] / s[0][1])  # furthest off
+            seeds = rule.seeds_for(st.seeds, resolved, target, st.max_seeds)
+            if seeds <= st.seeds:
+                continue
+            why = (
+                f"seeds {seeds}: with {st.seeds} the {checker} check resolved {resolved:.2g} at power "
+                f"{policy.REQUIRED_POWER:g} where it must resolve {target:.2g}"
+            )
+            new = dataclasses.replace(st, seeds=seeds, why=(*st.why, why))
+            if at == 0:
+                run.settings, run.measurements, run.checks = new, [], []
+            else:
+                run.points[at - 1] = PointRun(new)
+            grown.append((run, at))
+    return grown
+
+
 def simulate(
     entries: Sequence[Entry],
     options: RunOptions | None = None,
@@ -86,9 +175,9 @@ def simulate(
     executor: Any = None,
     phases: dict[str, float] | None = None,
 ) -> tuple[dict[str, EntryRun], list[Task], dict]:
-    """Plan and simulate every entry's ladder (cached values first): the runs by entry id (with
+    """Plan and simulate every entry's design (cached values first): the runs by entry id (with
     settings, an error where planning or simulating failed, and simulation seconds), the tasks,
-    and the simulated arrays by (entry, rung, part); :func:`measure` turns them into curves."""
+    and the simulated arrays by (entry, point, rung, part); :func:`measure` turns them into curves."""
     options = options or RunOptions()
     phases = {} if phases is None else phases
     cache = cache or DiskCache(None)
@@ -125,12 +214,12 @@ def _default_executor(backends: set[str], jobs: int | None, timeout: float | Non
 def _simulate(tasks, runs, cache, executor, progress):
     """Cached values, then the missing tasks (longest first) on ``executor``, each cached as it
     arrives; returns the arrays by (entry, rung, part) and simulation seconds by entry."""
-    sims: dict[tuple[str, int, int], dict[str, np.ndarray]] = {}
+    sims: dict[tuple[str, int, int, int], dict[str, np.ndarray]] = {}
     todo = []
     for task in tasks:
         hit = cache.get(task.key, task.expected())
         if hit is not None:
-            sims[(task.entry_id, task.index, task.part)] = hit
+            sims[task.slot] = hit
         else:
             todo.append(task)
     todo.sort(key=lambda t: -t.cost())
@@ -148,7 +237,7 @@ def _simulate(tasks, runs, cache, executor, progress):
                 continue
             seconds[task.entry_id] = seconds.get(task.entry_id, 0.0) + float(value.pop("seconds"))
             cache.put(task.key, value, task.expected())
-            sims[(task.entry_id, task.index, task.part)] = value
+            sims[task.slot] = value
             done += 1
     except KeyboardInterrupt:
         executor.close(cancel=True)

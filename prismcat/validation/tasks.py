@@ -1,4 +1,5 @@
-"""The unit of simulation work: one entry, one rung of its ladder, one batch of seeds."""
+"""The unit of simulation work: one entry, one parameter point, one rung of its ladder, one block
+of seeds."""
 
 from __future__ import annotations
 
@@ -42,6 +43,12 @@ class Task:
     key: str
     digests: list[str] = field(default_factory=list)  # of the resolved problems, stored and verified
     offer: Offer | None = None  # what the backend runs (None: any formulation, by cost)
+    at: int = 0  # the entry's parameter point (0: the first)
+
+    @property
+    def slot(self) -> tuple[str, int, int, int]:
+        """Where its arrays go: (entry, parameter point, rung, part)."""
+        return (self.entry_id, self.at, self.index, self.part)
 
     @property
     def family(self):

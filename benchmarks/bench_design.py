@@ -1,0 +1,137 @@
+"""The designed experiment, measured: false alarms of the sequential design, and what an entry
+with no ``validation:`` block reaches, over disjoint seed sets, from one run.
+
+    python benchmarks/bench_design.py [--sets 5] [--reps 400] [--catalog DIR] [--deltas 0.05 0.02]
+
+Prints (1) the pilot -> allocate -> top-up procedure on synthetic ladders whose formula is right,
+at alpha = 0.05 (large enough that a few hundred replications measure it): the false-alarm rate
+per disjoint seed set, and how often the design added seeds; (2) for every entry of ``--catalog``
+(default: a user's large-data + mean-field edge with no validation block, written to a temporary
+folder), at ``--sets`` disjoint seed offsets: the verdict (a fail of a right formula is a false
+alarm), the seeds the design chose per point, the resolution reached (amplitude / clock, power
+0.99), the wall time, and ``prismcat power`` at each delta (perturbations caught of those made).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from prismcat.catalog import load_catalog
+from prismcat.validation import policy
+from prismcat.validation.cache import DiskCache
+from prismcat.validation.power import power
+from prismcat.validation.runner import validate
+
+OFFSET_STEP = 1000  # more than any design's seeds: the offsets' seed sets do not overlap
+
+LOGISTIC = "0.5 * (1 - u)**2 / (1 + u * expm1(4 * t))**2"
+EDGE = {
+    "id": "my-edge",
+    "title": "A user's large-data and mean-field edge",
+    "summary": "One logistic curve; no validation block.",
+    "cell": "large-data+mean-field",
+    "scaling": {"d": 1, "k": 2, "n": 2, "sigma2": -2},
+    "parameters": {"u": {"definition": "sigma2 * k", "default": 0.2, "range": [0.001, 10]}},
+    "clock": {"name": "t", "definition": "t"},
+    "losses": {
+        loss: {"quantity": q, "formula": {"kind": "closed_form", "expression": LOGISTIC}}
+        for loss, q in (("train", "L_train / d"), ("population", "L_pop / d"))
+    },
+    "convergence": {"rate": 1, "in": "1 / d + d / n"},
+}
+
+
+def synthetic(sets: int, reps: int) -> list[str]:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.test_design import _false_alarms  # the test's procedure, at scale
+
+    lines = [
+        f"## Sequential design on right formulas (alpha = 0.05, {reps} replications per set)",
+        "",
+        "| seed set | false alarms | rate | seeds topped up |",
+        "|---|---|---|---|",
+    ]
+    total = 0
+    for k in range(sets):
+        alarms, grown = _false_alarms(seed=10_000 + k, reps=reps, alpha=0.05, target=0.03)
+        total += alarms
+        lines.append(f"| {k} | {alarms} | {alarms / reps:.3f} | {grown} of {reps} |")
+    n = sets * reps
+    se = (0.05 * 0.95 / n) ** 0.5
+    lines.append(f"| all | {total} | {total / n:.3f} (designed 0.050 +- {se:.3f}) | |")
+    return lines
+
+
+def entries(catalog: Path, sets: int, deltas: list[float]) -> list[str]:
+    cat = load_catalog(catalog)
+    lines = [
+        "",
+        f"## Entries with a designed experiment ({catalog}), quick profile, numpy",
+        "",
+        "| entry | seed set | status | points: seeds | worst resolution (ampl. / clock) | wall s | "
+        + " | ".join(f"power {100 * d:g}%" for d in deltas)
+        + " |",
+        "|---|---|---|---|---|---|" + "---|" * len(deltas),
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(sets):
+            cache = DiskCache(Path(tmp) / f"cache{k}")
+            t0 = time.perf_counter()
+            v = validate(cat, cache=cache, progress=False, seed_offset=k * OFFSET_STEP)
+            wall = time.perf_counter() - t0
+            reports = [
+                power(cat, delta=d, cache=cache, progress=False, seed_offset=k * OFFSET_STEP) for d in deltas
+            ]
+            for run in v.runs:
+                seeds = ", ".join(str(p.settings.seeds) for p in run.all_points())
+                worst = {"amplitude": 0.0, "clock": 0.0}
+                for p in run.all_points():
+                    ex = next((c for c in p.checks if c.checker == "extrapolation"), None)
+                    for loss in ("train", "population"):
+                        need = (
+                            (ex.details.get(loss) or {}).get("resolved_at_required_power", {}) if ex else {}
+                        )
+                        for kind in worst:
+                            worst[kind] = max(worst[kind], need.get(kind, 0.0))
+                caught = []
+                for r in reports:
+                    mine = [o for o in r.outcomes if o.entry == run.entry.id]
+                    caught.append(f"{sum(o.caught for o in mine)} of {len(mine)}")
+                lines.append(
+                    f"| {run.entry.id} | {k} | {run.status} | {seeds} | "
+                    f"{100 * worst['amplitude']:.2g}% / {100 * worst['clock']:.2g}% | {wall:.1f} | "
+                    + " | ".join(caught)
+                    + " |"
+                )
+    lines.append("")
+    lines.append(
+        f"A fail of a right formula is a false alarm: each point makes 3 extrapolation tests per loss "
+        f"at alpha {policy.ALPHA / 3:.2g} and a rate test at {policy.ALPHA:g}."
+    )
+    return lines
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sets", type=int, default=5, help="disjoint seed sets")
+    ap.add_argument("--reps", type=int, default=400, help="synthetic replications per set")
+    ap.add_argument("--catalog", type=Path, default=None, help="default: a user's edge entry")
+    ap.add_argument("--deltas", type=float, nargs="*", default=[0.05, 0.02])
+    args = ap.parse_args()
+    print("\n".join(synthetic(args.sets, args.reps)))
+    if args.catalog is None:
+        folder = Path(tempfile.mkdtemp()) / "catalog"
+        folder.mkdir()
+        (folder / "my-edge.yaml").write_text(yaml.safe_dump(EDGE, sort_keys=False))
+        args.catalog = folder
+    print("\n".join(entries(args.catalog, args.sets, args.deltas)))
+
+
+if __name__ == "__main__":
+    main()
