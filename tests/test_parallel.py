@@ -126,7 +126,8 @@ def _cmd(catalog: Path, report: Path, cache: Path, *extra: str) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("jobs", ["2", "1"])
 def test_ctrl_c_stops_cleanly_and_keeps_every_finished_task(small, tmp_path, jobs):
-    longer(small)
+    # the small catalogue as it is: 16 tasks (2 entries x 4 rungs x 2 blocks of seeds), enough to
+    # catch the run half-way, and the resume simulates only what is left
     cache, report = tmp_path / "cache", tmp_path / "report"
     proc = subprocess.Popen(
         _cmd(small, report, cache, "--jobs", jobs), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

@@ -238,13 +238,8 @@ def _validate_cmd(catalog: Path, report: Path, cache: Path, *extra: str) -> list
 
 @pytest.mark.slow
 def test_kill_9_then_rerun_reuses_the_cache_and_completes(small, tmp_path):
-    for data_path in small.glob("*.yaml"):  # make the run long enough to be killed half-way
-        edit(
-            data_path,
-            lambda d: d["validation"].update(
-                seeds=12, ladder=[2, 4, 8, 16, 32] if d["id"] == "mean-field" else [8, 16, 32, 64, 128]
-            ),
-        )
+    # the small catalogue as it is: 16 tasks (2 entries x 4 rungs x 2 blocks of seeds), long
+    # enough to be killed half-way
     cache, report = tmp_path / "cache", tmp_path / "report"
     proc = subprocess.Popen(
         _validate_cmd(small, report, cache), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -255,7 +250,7 @@ def test_kill_9_then_rerun_reuses_the_cache_and_completes(small, tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     done = list(cache.rglob("*.npz"))
-    assert 2 <= len(done) < 10, "the run was not killed half-way"
+    assert 2 <= len(done) < 16, "the run was not killed half-way"
     for f in done:  # every file under its final name is complete
         with np.load(f) as arrays:
             assert set(arrays.files) >= {"train", "population"}
@@ -265,7 +260,7 @@ def test_kill_9_then_rerun_reuses_the_cache_and_completes(small, tmp_path):
     data = json.loads((report / "results.json").read_text())
     assert [e["status"] for e in data["entries"]] == ["pass", "pass"]
     assert data["timing"]["cache"]["hits"] >= len(done)
-    assert sum(len(e["sizes"]) for e in data["entries"]) == 10
+    assert sum(len(e["sizes"]) for e in data["entries"]) == 8
 
 
 @pytest.mark.slow
