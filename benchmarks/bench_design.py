@@ -30,27 +30,11 @@ from prismcat.validation.runner import validate
 
 OFFSET_STEP = 1000  # more than any design's seeds: the offsets' seed sets do not overlap
 
-LOGISTIC = "0.5 * (1 - u)**2 / (1 + u * expm1(4 * t))**2"
-EDGE = {
-    "id": "my-edge",
-    "title": "A user's large-data and mean-field edge",
-    "summary": "One logistic curve; no validation block.",
-    "cell": "large-data+mean-field",
-    "scaling": {"d": 1, "k": 2, "n": 2, "sigma2": -2},
-    "parameters": {"u": {"definition": "sigma2 * k", "default": 0.2, "range": [0.001, 10]}},
-    "clock": {"name": "t", "definition": "t"},
-    "losses": {
-        loss: {"quantity": q, "formula": {"kind": "closed_form", "expression": LOGISTIC}}
-        for loss, q in (("train", "L_train / d"), ("population", "L_pop / d"))
-    },
-    "convergence": {"rate": 1, "in": "1 / d + d / n"},
-}
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.test_design import EDGE, _false_alarms  # noqa: E402  the tests' entry and procedure, at scale
 
 
 def synthetic(sets: int, reps: int) -> list[str]:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.test_design import _false_alarms  # the test's procedure, at scale
-
     lines = [
         f"## Sequential design on right formulas (alpha = 0.05, {reps} replications per set)",
         "",

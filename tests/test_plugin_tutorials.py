@@ -93,8 +93,9 @@ def test_the_packages_pass_their_own_tests(env):
 
 @pytest.mark.slow
 def test_validate_with_sgd_reports_how_far_it_strays(env, tmp_path):
-    """The table of docs/writing-a-simulator.md section 5: gradient descent passes, batches of 8 fail."""
-    verdicts = {}
+    """The table of docs/writing-a-simulator.md section 5: the designed experiment sees gradient
+    descent's step (lr = 0.01) as a time constant off by about 0.6%; batches of 8 fail outright."""
+    verdicts, messages = {}, {}
     for spec in ("sgd:batch_size=1000000,lr=0.01", "sgd:batch_size=8,lr=0.01"):
         out = tmp_path / spec.replace(":", "_").replace(",", "_")
         res = run(
@@ -112,18 +113,17 @@ def test_validate_with_sgd_reports_how_far_it_strays(env, tmp_path):
             str(tmp_path / "cache"),
         )
         entry = json.loads((out / "results.json").read_text())["entries"][0]
-        checks = {c["checker"]: c["status"] for c in entry["checks"]}
+        checks = {c["checker"]: c["status"] for c in entry["checks"]}  # at the first point
+        for point in entry["points"]:  # a check fails the entry if it fails at any point
+            checks.update({c["checker"]: c["status"] for c in point["checks"] if c["status"] == "fail"})
         verdicts[spec] = (res.returncode, entry["status"], checks)
-    assert verdicts["sgd:batch_size=1000000,lr=0.01"] == (
-        0,
-        "pass",
-        {
-            "extrapolation": "pass",
-            "convergence": "pass",
-            "tolerance": "pass",
-            "consistency": "pass",
-            "descent": "pass",
-        },
+        messages[spec] = entry["message"]
+    # full-batch SGD is gradient descent: at lr = 0.01 its step shifts the time constant by about
+    # 0.6%, which the designed experiment resolves (clock 0.5%); every other check passes
+    code, status, checks = verdicts["sgd:batch_size=1000000,lr=0.01"]
+    assert (code, status) == (1, "fail")
+    assert (
+        checks["extrapolation"] == "fail" and checks["descent"] == "pass" and checks["consistency"] == "pass"
     )
     code, status, checks = verdicts["sgd:batch_size=8,lr=0.01"]
     assert (code, status) == (1, "fail")

@@ -82,7 +82,7 @@ MIN_RUNGS = 4  # doubling rungs of a designed ladder (one more per extra correct
 MIN_SIZE = 4  # the smallest growing integer size on a designed ladder's first rung
 SEED_BLOCK = 8  # seeds are simulated and cached in blocks of this many (a pilot is one block)
 MAX_SEEDS = 256  # the most seeds per rung a design may allocate
-TOP_UP_MARGIN = 1.2  # allocate this much more than the 1/sqrt(seeds) prediction asks
+TOP_UP_MARGIN = 1.3  # allocate this much more than the 1/sqrt(seeds) prediction asks
 # simulation budget of one designed parameter point (seconds on one core, by profile), and the
 # rate at which the cost model's operations run on one core (measured: benchmarks/bench_design.py)
 POINT_BUDGET = {"quick": 4.0, "thorough": 40.0}
@@ -92,5 +92,5 @@ MAX_LADDER_SHIFTS = 6  # a designed ladder moves up (doubling) at most this many
 # a clock visibility this high sees a clock error nearly as well as an amplitude error: the
 # systematic floor alone (SYSTEMATIC, about 7 se at the required power) costs 0.7% / visibility
 VISIBLE_ENOUGH = 0.8
-TOP_UP_ROUNDS = 2  # after the pilot, at most this many rounds of more seeds
+TOP_UP_ROUNDS = 3  # after the pilot, at most this many rounds of more seeds
 MAX_CANDIDATES = 64  # the full grid of parameter candidates up to this size, else its diagonals
