@@ -209,6 +209,8 @@ def test_a_right_entry_with_no_validation_block_passes(designed):
         ex = next(c for c in point.checks if c.checker == "extrapolation")
         assert ex.status == "pass" and ex.shortfall is not None
         assert ex.shortfall[0] <= ex.shortfall[1]  # it resolves its target at the required power
+        tolerance = next(c for c in point.checks if c.checker == "tolerance")
+        assert tolerance.status == "skip" and "no tolerance declared" in tolerance.message
 
 
 def test_five_percent_amplitude_and_clock_errors_fail_it(designed):

@@ -15,11 +15,13 @@ class ToleranceChecker(Checker):
     description = "relative distance to the limit at the largest size <= the entry's tolerance"
 
     def applies(self, entry, catalog) -> bool:
-        """Entries with a formula that declare a tolerance (a hand-set number: the designed
-        experiment does not need one, the extrapolation judges)."""
-        return entry.has_limit and entry.spec.validation.tolerance is not None
+        return entry.has_limit
 
     def check(self, ctx: CheckContext) -> CheckResult:
+        if all(t is None for t in ctx.settings.tolerance.values()):  # the profile's, or the entry's
+            return CheckResult(
+                self.name, "skip", "no tolerance declared: the infinite-size extrapolation judges the formula"
+            )
         last = ctx.measurements[-1]
         stat = ctx.settings.statistic
         parts, ok, details = [], True, {"statistic": stat, "size": last.point.label()}

@@ -14,6 +14,7 @@ from prismcat.files import OutputFolder
 from prismcat.prism_drawing import LEGEND, cell_status
 from prismcat.safehtml import sanitize
 from prismcat.status import COLOURS
+from prismcat.validation.design import given_fields, point_label
 from prismcat.validation.outcome import Validation
 from prismcat.validation.records import to_records
 
@@ -175,6 +176,15 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _checks_table(checks: list[dict[str, Any]]) -> str:
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(c['checker'])}</td><td>{_status(c['status'])}</td><td>{e(c['message'])}</td></tr>"
+        for c in checks
+    )
+    return f"<table><tr><th>check</th><th>status</th><th>reason</th></tr>{rows}</table>" if rows else ""
+
+
 def design_html(rec: dict[str, Any]) -> str:
     """The experiment each parameter point ran and why (what the design chose, what was given)."""
     e = html.escape
@@ -182,13 +192,10 @@ def design_html(rec: dict[str, Any]) -> str:
     for st in [rec["settings"], *(p["settings"] for p in rec.get("points", []))]:
         if not st:
             continue
-        where = ", ".join(f"{k} = {v:g}" for k, v in st.get("parameters", {}).items()) or "no parameters"
+        where = point_label(st.get("parameters", {}))
         ladder = ", ".join(f"{x:g}" for x in st.get("ladder", []))
         vis = st.get("visibility")
-        designed = set(st.get("designed", []))
-        given = [f for f in ("parameters", "ladder", "seeds", "start", "horizon") if f not in designed]
-        if not st.get("parameters"):
-            given = [f for f in given if f != "parameters"]
+        given = given_fields(st.get("designed", []), bool(st.get("parameters")))
         why = "<br>".join(e(w) for w in st.get("why", [])) or "-"
         rows.append(
             f"<tr><td>{e(where)}</td><td>[{st.get('start', 0):g}, {st.get('horizon', 0):g}]</td>"
@@ -280,23 +287,14 @@ def html_report(records: dict[str, Any], catalog: Any, *, workers: int | None = 
         if rec["message"]:
             parts.append(f"<p class='small'>{e(rec['message'])}</p>")
         parts.append(design_html(rec))
-        rows = "".join(
-            f"<tr><td>{e(c['checker'])}</td><td>{_status(c['status'])}</td><td>{e(c['message'])}</td></tr>"
-            for c in rec["checks"]
-        )
-        if rows:
-            parts.append(f"<table><tr><th>check</th><th>status</th><th>reason</th></tr>{rows}</table>")
+        parts.append(_checks_table(rec["checks"]))
         for point in rec.get("points", []):
-            where = ", ".join(f"{k} = {v:g}" for k, v in point["parameters"].items())
-            parts.append(f"<p><b>At {e(where)}</b>: {_status(point['status'])}</p>")
+            parts.append(
+                f"<p><b>At {e(point_label(point['parameters']))}</b>: {_status(point['status'])}</p>"
+            )
             for loss, line in point.get("headline", {}).items():
                 parts.append(f"<p class='small'><b>{e(loss)}</b>: {e(line)}</p>")
-            rows = "".join(
-                f"<tr><td>{e(c['checker'])}</td><td>{_status(c['status'])}</td><td>{e(c['message'])}</td></tr>"
-                for c in point["checks"]
-            )
-            if rows:
-                parts.append(f"<table><tr><th>check</th><th>status</th><th>reason</th></tr>{rows}</table>")
+            parts.append(_checks_table(point["checks"]))
         for c in rec["checks"]:
             if c["table"]:
                 parts.append(f"<p class='small'>{e(c['checker'])}:</p>" + _table(c["table"]))

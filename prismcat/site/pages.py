@@ -11,6 +11,7 @@ from typing import Any
 from prismcat.catalog.references import ARXIV, THEORY, THEORY_MENTION
 from prismcat.formulas.latex import entry_latex, latex_symbol, text_latex, to_latex
 from prismcat.text import escape_prose
+from prismcat.validation.design import point_label
 
 
 def reference_link(ref: str, depth: int = 1) -> str:
@@ -55,8 +56,8 @@ def _status_line(record: dict[str, Any]) -> list[str]:
     if heads:
         lines.append(f"<ul>{heads}</ul>")
     for point in record.get("points", []):  # the design's further parameter points
-        where = ", ".join(f"{k} = {v:g}" for k, v in point["parameters"].items())
         heads = "".join(f"<li>{e(loss)}: {e(line)}</li>" for loss, line in point.get("headline", {}).items())
+        where = point_label(point["parameters"])
         lines.append(f"<p>At {e(where)}: <strong>{e(point['status'])}</strong></p><ul>{heads}</ul>")
     rows = "".join(
         f"<tr><td>{e(c['checker'])}</td><td>{e(c['status'])}</td><td>{e(c['message'])}</td></tr>"

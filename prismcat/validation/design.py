@@ -61,7 +61,24 @@ class Settings:
 
     def where(self) -> str:
         """The parameter point, for messages (``gamma = 2, a = 0.1``)."""
-        return ", ".join(f"{k} = {v:g}" for k, v in self.parameters.items()) or "no parameters"
+        return point_label(self.parameters)
+
+    def given(self) -> list[str]:
+        """The design's fields the entry gave instead (see :func:`given_fields`)."""
+        return given_fields(self.designed, bool(self.parameters))
+
+
+DESIGNABLE = ("parameters", "ladder", "seeds", "start", "horizon")
+
+
+def point_label(parameters: dict[str, float]) -> str:
+    """A parameter point as people read it: ``gamma = 2, a = 0.1`` (or ``no parameters``)."""
+    return ", ".join(f"{k} = {v:g}" for k, v in parameters.items()) or "no parameters"
+
+
+def given_fields(designed, has_parameters: bool) -> list[str]:
+    """Of the fields a design chooses, those an entry gave (an entry without parameters gives none)."""
+    return [f for f in DESIGNABLE if f not in designed and (has_parameters or f != "parameters")]
 
 
 def settings_for(
@@ -165,25 +182,31 @@ def _design(
                          start=start, horizon=horizon)  # fmt: skip
         if given_ladder is not None:
             rungs = tuple(float(x) for x in given_ladder)
-            return rungs, _affordable(entry, trial, rungs, budget)
+            try:
+                cost = _pilot_cost(entry, trial, rungs)
+            except (ValueError, PrismcatError):
+                return rungs, policy.SEED_BLOCK
+            return rungs, _affordable(cost, budget)
         sizes_at = _sizes_at(entry, params, base)
         n0 = rule.first_rung(entry, sizes_at)
         R = rule.rungs_needed(terms)
         rungs = tuple(n0 * 2.0**i for i in range(R))
-        if _pilot_cost(entry, trial, rungs) > budget:  # the pilot alone: no room at all
+        cost = _pilot_cost(entry, trial, rungs)
+        if cost > budget:  # the pilot alone: no room at all
             raise ValueError(f"even the smallest ladder {list(rungs)} costs more than the budget")
         for _ in range(policy.MAX_LADDER_SHIFTS):
             up = tuple(2.0 * N for N in rungs)
-            if _pilot_cost(entry, trial, up) * policy.PILOT_SHARE > budget:
+            up_cost = _pilot_cost(entry, trial, up)
+            if up_cost * policy.PILOT_SHARE > budget:
                 break
-            rungs = up
-        return rungs, _affordable(entry, trial, rungs, budget)
+            rungs, cost = up, up_cost
+        return rungs, _affordable(cost, budget)
 
     free = any(not p.fixed for p in entry.spec.parameters.values())
     pinned = bool(v.parameters) or not free or not entry.has_limit
     if pinned:
         params = entry.parameters(v.parameters)
-        points = [_point_window(entry, params, v.start, v.horizon, designed)]
+        points = [_point_window(entry, params, v.start, v.horizon)]
     else:
         designed.append("parameters")
 
@@ -226,13 +249,13 @@ def _design(
                 designed=tuple(designed + [f for f in ("start", "horizon") if getattr(v, f) is None]),
                 why=tuple(why),
                 visibility=p.visibility,
-                max_seeds=max(seeds or 0, cap) if seeds is None else seeds,
+                max_seeds=cap if seeds is None else seeds,
             )
         )
     return out
 
 
-def _point_window(entry: Entry, params: dict[str, float], start, horizon, designed) -> Any:
+def _point_window(entry: Entry, params: dict[str, float], start, horizon) -> Any:
     """A pinned point's window: as given, the rest designed (rule 3)."""
     why: list[str] = []
     if start is None or horizon is None:
@@ -266,12 +289,9 @@ def _pilot_cost(entry: Entry, trial: Settings, rungs: tuple[float, ...]) -> floa
     return float(sum(p.family.cost(p.problems, None) for p in ladder(entry, st)))
 
 
-def _affordable(entry: Entry, trial: Settings, rungs: tuple[float, ...], budget: float) -> int:
-    """The most seeds (whole blocks, at most policy.MAX_SEEDS) the budget pays for on ``rungs``."""
-    try:
-        block = _pilot_cost(entry, trial, rungs)
-    except (ValueError, PrismcatError):
-        return policy.SEED_BLOCK
+def _affordable(block: float, budget: float) -> int:
+    """The most seeds (whole blocks, at most policy.MAX_SEEDS) the budget pays for, one block of
+    seeds on every rung costing ``block``."""
     if not block > 0:
         return policy.MAX_SEEDS
     blocks = int(budget // block)

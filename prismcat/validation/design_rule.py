@@ -39,7 +39,6 @@ import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -308,14 +307,3 @@ def _round(x: float) -> float:
     if x == 0 or not math.isfinite(x):
         return x
     return float(f"{x:.3g}")
-
-
-def describe(points: list[PointDesign], names: Any = None) -> list[str]:
-    """One line per point: where, its window and its clock visibility."""
-    lines = []
-    for i, p in enumerate(points, 1):
-        where = ", ".join(f"{k} = {v:g}" for k, v in p.parameters.items()) or "no parameters"
-        lines.append(
-            f"point {i}: {where}; window [{p.start:g}, {p.horizon:g}]; clock visibility {p.visibility:.2f}"
-        )
-    return lines

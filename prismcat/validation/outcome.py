@@ -25,6 +25,11 @@ class PointRun:
     def status(self) -> str:
         return _status(self.error, self.checks)
 
+    @property
+    def message(self) -> str:
+        """Why this point failed or errored ('' when it passed): its error, or its failing checks."""
+        return "; ".join(_findings(self.error, self.checks))
+
 
 @dataclass
 class EntryRun:
@@ -49,16 +54,13 @@ class EntryRun:
     def message(self) -> str:
         if self.error:
             return self.error
-        many = bool(self.points)
-        parts = []
-        for where, error, checks in [(self.settings, "", self.checks)] + [
-            (p.settings, p.error, p.checks) for p in self.points
-        ]:
-            at = f"at {where.where()}: " if many and where is not None else ""
-            if error:
-                parts.append(f"{at}{error}")
-            parts += [f"{at}{c.checker}: {c.message}" for c in checks if c.status in ("fail", "error")]
-        return "; ".join(parts)
+        if not self.points:
+            return "; ".join(_findings("", self.checks))
+        return "; ".join(
+            f"at {p.settings.where()}: {finding}"
+            for p in self.all_points()
+            for finding in _findings(p.error, p.checks)
+        )
 
     def all_points(self) -> list[PointRun]:
         """Every parameter point, the first included (a view of this run's own fields)."""
@@ -66,6 +68,12 @@ class EntryRun:
             return list(self.points)
         first = PointRun(self.settings, self.measurements, self.checks, "")
         return [first, *self.points]
+
+
+def _findings(error: str, checks: list[CheckResult]) -> list[str]:
+    return ([error] if error else []) + [
+        f"{c.checker}: {c.message}" for c in checks if c.status in ("fail", "error")
+    ]
 
 
 def _status(error: str, checks: list[CheckResult]) -> str:

@@ -95,25 +95,23 @@ class Preview:
                 f"seeds {st.seeds} (at most {st.max_seeds}); clock visibility "
                 + ("-" if st.visibility is None else f"{st.visibility:.2f}")
             )
-            given = [f for f in ("parameters", "ladder", "seeds", "start", "horizon") if f not in st.designed]
-            if not st.parameters:
-                given = [f for f in given if f != "parameters"]
+            given = st.given()
             if given:
                 lines.append(f"  given by the entry: {', '.join(given)}")
             lines += [f"  why: {w}" for w in st.why]
             cost = f"{p.cached} of {p.tasks} tasks cached; the rest about {p.seconds:.3g} s on one core"
             lines.append(f"  cost: {cost}, at most {p.most_seconds:.3g} s with every top-up")
             if p.resolution:
-                found = "; ".join(
-                    f"{name} {_fmt(name, r)} (target {_fmt(name, t)})"
-                    for name, (r, t) in p.resolution.items()
-                )
+                found = "; ".join(f"{name} {r:.2g} (target {t:.2g})" for name, (r, t) in p.resolution.items())
                 then = (
                     f"; a top-up to {p.seeds_after} seeds"
                     if p.seeds_after and p.seeds_after > st.seeds
                     else ""
                 )
-                lines.append(f"  resolves (from the cache, power {policy.REQUIRED_POWER:g}): {found}{then}")
+                lines.append(
+                    f"  resolves (from the cache, power {policy.REQUIRED_POWER:g}; a relative formula error, "
+                    f"or a rate error): {found}{then}"
+                )
             else:
                 lines.append("  resolution: measured by the pilot (nothing cached yet)")
         for entry, why in self.problems.items():
@@ -182,8 +180,3 @@ def _from_cache(row: PointPlan, run: EntryRun, point: PointRun, mine, hits, simu
         st = point.settings
         if "seeds" in st.designed:
             row.seeds_after = rule.seeds_for(st.seeds, resolved, target, st.max_seeds)
-
-
-def _fmt(checker: str, value: float) -> str:
-    """A relative formula error as a percentage; a rate error (convergence) as a number."""
-    return f"{value:.2g}" if checker == "convergence" else f"{100 * value:.2g}%"

@@ -196,8 +196,7 @@ def _entry_record(run: EntryRun) -> dict[str, Any]:
             {
                 "parameters": p.settings.parameters,
                 "status": p.status,
-                "message": p.error
-                or "; ".join(f"{c.checker}: {c.message}" for c in p.checks if c.status in ("fail", "error")),
+                "message": p.message,
                 "clock": _clock(p.measurements),
                 "settings": p.settings.to_json(),
                 "checks": [_jsonable(c.to_json()) for c in p.checks],

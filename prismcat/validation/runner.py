@@ -117,16 +117,11 @@ def experiment(
         done = {(r.entry.id, at) for r, at in grown}
         tasks = [t for t in tasks if (t.entry_id, t.at) not in done] + more
         todo = [t for t in more if t.slot not in sims]
-        own = executor is None and len(todo) > 1
-        pool = (
-            _default_executor({t.backend for t in todo}, options.jobs, options.timeout) if own else executor
-        )
-        try:
-            new, seconds = _simulate(
-                todo, runs, cache, pool or InProcessExecutor(options.timeout), options.progress
-            )
+        pool = executor or _default_executor({t.backend for t in todo}, options.jobs, options.timeout)
+        try:  # a local pool starts no process for fewer than two tasks
+            new, seconds = _simulate(todo, runs, cache, pool, options.progress)
         finally:
-            if own:
+            if executor is None:
                 pool.close()
         sims.update(new)
         for entry_id, sec in seconds.items():
