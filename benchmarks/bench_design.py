@@ -104,11 +104,12 @@ def entries(catalog: Path, sets: int, deltas: list[float]) -> list[str]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sets", type=int, default=5, help="disjoint seed sets")
-    ap.add_argument("--reps", type=int, default=400, help="synthetic replications per set")
+    ap.add_argument("--reps", type=int, default=400, help="synthetic replications per set (0: none)")
     ap.add_argument("--catalog", type=Path, default=None, help="default: a user's edge entry")
     ap.add_argument("--deltas", type=float, nargs="*", default=[0.05, 0.02])
     args = ap.parse_args()
-    print("\n".join(synthetic(args.sets, args.reps)))
+    if args.reps > 0:
+        print("\n".join(synthetic(args.sets, args.reps)))
     if args.catalog is None:
         folder = Path(tempfile.mkdtemp()) / "catalog"
         folder.mkdir()

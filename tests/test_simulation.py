@@ -137,6 +137,20 @@ def test_log_clock_for_large_init_agrees_with_fewer_steps():
     assert simulate(p)[0].info["log_clock"]  # 'auto' picks it here
 
 
+@pytest.mark.parametrize("sizes", [dict(d=16, k=32, n=64, sigma2=40.0), dict(d=32, k=16, n=128, sigma2=40.0)])
+def test_the_cost_model_counts_log_clock_steps_within_a_factor_two(sizes):
+    """The design sizes ladders and seeds by the cost model: on the log clock (a large init) its
+    estimate of the adaptive method's evaluations must be near what the run takes (it was 25-35
+    times too many, which starved the free face's design)."""
+    from prismcat.simulation.plan import resolve
+
+    p = Problem(**sizes, times=(0.5, 1.0, 1.5), seed=0)
+    run = simulate(p)[0]
+    assert run.info["log_clock"]
+    estimate = resolve(p).evals
+    assert 0.5 < estimate / run.info["evals"] < 2.0
+
+
 @pytest.mark.parametrize("backend", ["numpy", *OPTIONAL])
 @pytest.mark.parametrize("method", ["rk4", "adaptive"])
 def test_scalar_case_matches_closed_form(backend, method):

@@ -16,8 +16,9 @@ block gives is an override that pins it.
    defaults). The best-scoring candidate whose ladder fits the budget is the first point; the
    second is the best-scoring one that moves *every* free parameter at least policy.POINT_SPREAD
    times (or the square root of a narrower range), so that a formula right at one point and wrong
-   elsewhere in its range fails, whichever parameter it gets wrong. Fixed ratios (``value:``) are
-   never moved.
+   elsewhere in its range fails, whichever parameter it gets wrong. Its candidates are the grid's
+   and the first point moved exactly that far in every direction (the grid's spacing can overshoot
+   into a corner of the range where errors show less). Fixed ratios (``value:``) are never moved.
 3. **Window.** It starts at 0, or, where the formula is not finite at 0, a little after the last
    clock value at which it is not (policy.START_MARGIN of the window), and ends where the curve has
    stopped moving: beyond the horizon no loss changes by more than policy.SETTLED of its scale
@@ -226,16 +227,18 @@ def choose_points(
     """The parameter points (rule 2): at least two for an entry with free parameters, one
     otherwise; ``fits(params, start, horizon)`` says whether that point's ladder fits the budget. A given
     ``horizon`` or ``start`` (the entry's overrides) is kept."""
-    scored = []
-    for params in candidates(entry):
+
+    def score(params: dict[str, float]) -> PointDesign | None:
         try:
             first, last, why = window(entry, params, horizon, start)
         except ValueError:
-            continue
+            return None
         if not last > first or not fits(params, first, last):
-            continue
+            return None
         v = clock_visibility(entry, params, first, last)
-        scored.append(PointDesign(params, first, last, v, tuple(why)))
+        return PointDesign(params, first, last, v, tuple(why))
+
+    scored = [d for d in map(score, candidates(entry)) if d is not None]
     if not scored:
         raise ValueError("no parameter point has a finite formula and a ladder within the budget")
     default = entry.parameters()
@@ -247,7 +250,16 @@ def choose_points(
     first = order[0]
     chosen = [first]
     if any(not p.fixed for p in entry.spec.parameters.values()):
-        far = [d for d in order if covers(first.parameters, d.parameters, entry)]
+        # the grid's points far enough from the first, and the first moved exactly far enough
+        # (the grid's spacing may overshoot into a corner where errors show less)
+        seen = {tuple(sorted(d.parameters.items())) for d in scored}
+        moved = [
+            d
+            for d in map(score, spread_from(first.parameters, entry))
+            if d is not None and tuple(sorted(d.parameters.items())) not in seen
+        ]
+        pool = sorted(scored + moved, key=rank)
+        far = [d for d in pool if covers(first.parameters, d.parameters, entry)]
         if not far:  # none affordable moves every parameter far enough: the one that moves each furthest
             free = [n for n, p in entry.spec.parameters.items() if not p.fixed]
 
@@ -255,10 +267,33 @@ def choose_points(
                 factors = _factors(first.parameters, d.parameters, entry)
                 return min(factors[n] for n in free)
 
-            far = sorted(scored, key=lambda d: (-least(d), rank(d)))
+            far = sorted(pool, key=lambda d: (-least(d), rank(d)))
         if far and far[0] is not first:
             chosen.append(far[0])
     return chosen
+
+
+def spread_from(params: Mapping[str, float], entry: Entry) -> list[dict[str, float]]:
+    """``params`` with every free parameter moved just far enough (:func:`covers`): by
+    policy.POINT_SPREAD up or down (or the square root of a narrower range), or to an end of a
+    range through 0; every combination that stays inside the ranges."""
+    options = {}
+    for name, p in entry.spec.parameters.items():
+        if p.fixed:
+            continue
+        lo, hi = (float(x) for x in p.range)
+        x = float(params[name])
+        if lo > 0:
+            f = min(policy.POINT_SPREAD, math.sqrt(hi / lo))
+            values = [x * f, x / f]
+        else:
+            values = [lo, hi]
+        options[name] = [_round(v) for v in values if lo <= _round(v) <= hi and _round(v) != x]
+    if any(not v for v in options.values()):
+        return []
+    names = list(options)
+    combos = list(itertools.product(*(options[n] for n in names)))[: policy.MAX_CANDIDATES]
+    return [{**params, **dict(zip(names, c, strict=True))} for c in combos]
 
 
 def rungs_needed(terms: tuple[float, ...]) -> int:

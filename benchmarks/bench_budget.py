@@ -1,0 +1,106 @@
+"""Resolution against budget: what the designed experiment reaches on each face as it is given
+more simulation time, from one run.
+
+    python benchmarks/bench_budget.py [--faces free small-data] [--budgets 4 16 64] [--seed-offset 0]
+
+Each packaged face is validated with its ``validation:`` block reduced to what states the physics
+rather than the experiment (``base``: a size the face holds fixed; ``start``: where the limit
+becomes uniform), so that prismcat designs the rest, at each per-point budget (seconds on one
+core; 4 is the quick profile's). Prints, per face, budget and parameter point: the designed
+ladder and seeds, the resolution reached at power 0.99 (amplitude / clock, the worse loss), the
+verdict and the wall time. Where the 2% face target is not reached at the quick budget, the row
+where it is reached is the budget the face needs (run it locally, on Dask or on a GPU backend).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from prismcat.catalog import load_catalog
+from prismcat.validation.cache import DiskCache
+from prismcat.validation.runner import validate
+
+REPO = Path(__file__).resolve().parents[1]
+FACES = ["large-data", "small-data", "mean-field", "narrow-latent", "free"]
+PHYSICS = ("base", "start")  # validation fields that describe the face, not the experiment
+
+
+def physics_only(face: str, folder: Path) -> Path:
+    """The packaged face's file with its validation block cut down to PHYSICS, in ``folder``."""
+    data = yaml.safe_load((REPO / "catalog" / "faces" / f"{face}.yaml").read_text())
+    block = {k: v for k, v in (data.pop("validation", None) or {}).items() if k in PHYSICS}
+    if block:
+        data["validation"] = block
+    path = folder / f"{face}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def worst(point) -> dict[str, float]:
+    """The coarsest resolution at power 0.99 over the losses, amplitude and clock."""
+    out = {"amplitude": float("nan"), "clock": float("nan")}
+    ex = next((c for c in point.checks if c.checker == "extrapolation"), None)
+    for loss in ("train", "population"):
+        need = ((ex.details.get(loss) or {}) if ex else {}).get("resolved_at_required_power", {})
+        for kind in out:
+            if kind in need:
+                out[kind] = max(need[kind], out[kind]) if out[kind] == out[kind] else need[kind]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--faces", nargs="*", default=FACES)
+    ap.add_argument("--budgets", type=float, nargs="*", default=[4.0, 16.0, 64.0])
+    ap.add_argument("--seed-offset", type=int, default=0)
+    args = ap.parse_args()
+    print(
+        "| face | budget s/point | point | ladder N | seeds | resolves (ampl. / clock) | verdict | wall s |"
+    )  # noqa: E501
+    print("|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "catalog"
+        folder.mkdir()
+        for face in args.faces:
+            for old in folder.glob("*.yaml"):
+                old.unlink()
+            physics_only(face, folder)
+            cat = load_catalog(folder)
+            for budget in args.budgets:
+                cache = DiskCache(Path(tmp) / f"cache-{face}-{budget:g}")
+                t0 = time.perf_counter()
+                # one entry, two points: --budget B on J cores gives each point B * J / 2 core-seconds
+                v = validate(cat, cache=cache, progress=False, seed_offset=args.seed_offset,
+                             budget=budget, jobs=2)  # fmt: skip
+                wall = time.perf_counter() - t0
+                for run in v.runs:
+                    if run.error:
+                        print(f"| {face} | {budget:g} | error: {run.error[:80]} | | | | | {wall:.1f} |")
+                    for p in run.all_points():
+                        w = worst(p)
+                        verdict = p.status if p.status != "fail" else f"fail ({_failed(p)})"
+                        ladder = ", ".join(f"{x:g}" for x in p.settings.ladder)
+                        reach = f"{100 * w['amplitude']:.2g}% / {100 * w['clock']:.2g}%"
+                        print(
+                            f"| {face} | {budget:g} | {p.settings.where()} | {ladder} | {p.settings.seeds} | "
+                            f"{reach} | {verdict} | {wall:.1f} |",
+                            flush=True,
+                        )
+
+
+def _failed(point) -> str:
+    out = []
+    for c in point.checks:
+        if c.status == "fail":
+            word = "too coarse" if "TOO COARSE" in c.message and "REJECTED" not in c.message else "rejected"
+            out.append(f"{c.checker} {word}")
+    return ", ".join(out)
+
+
+if __name__ == "__main__":
+    main()
