@@ -61,7 +61,7 @@ def main() -> None:
     args = ap.parse_args()
     print(
         "| face | budget s/point | point | ladder N | seeds | resolves (ampl. / clock) | verdict | wall s |"
-    )  # noqa: E501
+    )
     print("|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "catalog"

@@ -259,3 +259,18 @@ def test_the_mean_expansion_drives_the_extrapolation_only(small, tmp_path):
     conv = next(c for c in run.checks if c.checker == "convergence")
     assert ex.details["train"]["eps"] == [m.point.eps["mean"] for m in run.measurements]
     assert conv.details["train"]["eps"] == [m.point.eps["train"] for m in run.measurements]
+
+
+def test_an_error_that_grows_with_size_is_rejected_in_words_not_in_absurd_standard_errors():
+    """Minibatch SGD at a fixed learning rate: the error grows over the ladder, the fit sits at
+    rate 0 for every jackknife sample, and its standard error (~1e-21) made a '1e20 se' message."""
+    from prismcat.checkers.convergence import rate_verdict
+
+    rng = np.random.default_rng(3)
+    growing = (0.02 + 0.04 * (1 - np.asarray(EPS) * 8)[:, None]) * (1 + 0.05 * rng.standard_normal((4, 12)))
+    t = rate_test(growing, EPS, [1.0])
+    assert t.at_floor and t.rejected
+    ok, why = rate_verdict(t, policy.TARGET_RATE_RESOLUTION, declared=False)
+    assert not ok and why == " REJECTED: the error does not shrink with size"
+    assert t.summary().startswith("no positive rate fits: the error grows from 0.0")
+    assert not rate_test(errors(rng), EPS, [1.0]).at_floor  # a converging run is not at the floor

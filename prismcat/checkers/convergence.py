@@ -23,6 +23,8 @@ from prismcat.validation.rates import rate_test, seed_errors
 def rate_verdict(test, target: float, declared: bool) -> tuple[bool, str]:
     """(passed, reason if not) of a rate test against a target rate resolution."""
     need = test.resolution(policy.required_z())
+    if test.rejected and test.at_floor:
+        return False, " REJECTED: the error does not shrink with size"
     if test.rejected:
         return False, f" REJECTED: {test.statistic:.3g} se from the declared rate > {test.critical:.3g}"
     if not need <= target:

@@ -53,6 +53,12 @@ class RateTest:
         """A fitted decrease: p > 0 at the one-sided level policy.DECREASE_LEVEL."""
         return bool(self.fitted > self.decrease_critical * self.se)
 
+    @property
+    def at_floor(self) -> bool:
+        """The fit sits on its lower bound (rate 0): no positive rate describes the errors, which
+        do not shrink over the ladder; its jackknife error is then meaningless (all at the bound)."""
+        return bool(self.fitted <= RATE_FLOOR and self.means[-1] >= self.means[0])
+
     def resolution(self, z: float | None = None) -> float:
         """Smallest |rate error| detected with probability Phi(z) (default policy.POWER)."""
         z = policy.power_z() if z is None else z
@@ -76,10 +82,18 @@ class RateTest:
         }
 
     def summary(self) -> str:
+        if self.at_floor:
+            return (
+                f"no positive rate fits: the error grows from {self.means[0]:.3g} at the smallest size "
+                f"to {self.means[-1]:.3g} at the largest (declared {self.declared:g})"
+            )
         return (
             f"rate {self.fitted:.2f} +- {self.se:.2f} (declared {self.declared:g}; "
             f"resolution {self.resolution():.2g})"
         )
+
+
+RATE_FLOOR = 0.02  # the smallest rate on the fit's search grid (the bounded search may go to 0)
 
 
 def _fit(eps: np.ndarray, m: np.ndarray, w: np.ndarray, gaps: list[float], p0: float) -> float:
@@ -105,7 +119,7 @@ def _fit(eps: np.ndarray, m: np.ndarray, w: np.ndarray, gaps: list[float], p0: f
         return float(rss_many(np.array([p]))[0])
 
     # the residual is linear in the amplitudes, so p is a one-dimensional search; start on a grid
-    grid = np.linspace(0.02, 6.0, 300)
+    grid = np.linspace(RATE_FLOOR, 6.0, 300)
     best = grid[int(np.argmin(rss_many(grid)))]
     res = minimize_scalar(rss, bounds=(max(0.0, best - 0.05), best + 0.05), method="bounded")
     return float(res.x) if res.fun <= rss(best) else float(best)
