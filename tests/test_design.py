@@ -252,6 +252,13 @@ def test_a_formula_right_at_one_point_and_ten_percent_off_at_four_times_it_fails
     assert first.status == "pass"  # exact where it is exact ...
     assert run2.status == "fail" and run2.points[0].status == "fail"  # ... and caught where it is not
     assert run2.message.startswith(f"at u = {run2.points[0].settings.parameters['u']:g}")
+    # the report's summary row shows every point's verdict, not the first point's alone
+    from prismcat.report.write import markdown
+    from prismcat.validation.records import to_records
+
+    row = next(line for line in markdown(to_records(v2)).splitlines() if line.startswith("| my-edge"))
+    second = f"at u = {run2.points[0].settings.parameters['u']:g}: train: formula off the infinite-size"
+    assert f"at u = {u0:g}: train: formula within" in row and second in row
 
 
 def test_more_seeds_reuse_the_seeds_already_simulated(designed, tmp_path):

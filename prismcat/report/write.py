@@ -96,7 +96,16 @@ def _rates(rec: dict[str, Any]) -> str:
 
 
 def _headline(rec: dict[str, Any], sep: str) -> str:
-    parts = [f"{loss}: {line}" for loss, line in rec.get("headline", {}).items()]
+    """Each loss's headline, at every parameter point of the design (labelled where there are
+    several): a formula right at the first point and wrong at the second shows it here."""
+    points = [rec, *rec.get("points", [])]
+    parts = []
+    for point in points:
+        lines = [f"{loss}: {line}" for loss, line in point.get("headline", {}).items()]
+        if len(points) > 1 and lines:
+            params = (point.get("settings") or {}).get("parameters") or point.get("parameters") or {}
+            lines[0] = f"at {point_label(params)}: {lines[0]}"
+        parts += lines
     return sep.join(parts) or "-"
 
 
