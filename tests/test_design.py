@@ -113,6 +113,21 @@ def test_a_window_ends_where_the_curve_has_stopped_moving(tmp_path):
     assert abs(before[0] - end[0]) > policy.SETTLED * scale  # before it: still moving
 
 
+def test_a_limit_that_never_settles_must_state_its_horizon_before_anything_runs(tmp_path):
+    """A window running on to the cap (64) let finite runs overflow, and the extrapolation then
+    failed on a singular matrix; now the design refuses, naming the field to give."""
+    data = with_formula(f"{LOGISTIC} + 0.01 * t")  # still moving at any t
+    cache = DiskCache(tmp_path / "cache")
+    (run,) = validate(load_catalog(write(tmp_path / "a", data)), cache=cache, progress=False, jobs=1).runs
+    assert run.status == "error" and "state where the limit holds (validation.horizon)" in run.error
+    assert not list((tmp_path / "cache").rglob("*.npz"))  # refused before anything was simulated
+    data["validation"] = {"horizon": 2}
+    assert [d.horizon for d in designs_for(load_catalog(write(tmp_path / "b", data)).get("my-edge"))] == [
+        2,
+        2,
+    ]
+
+
 def test_fields_that_are_given_are_overrides(tmp_path):
     data = EDGE | {
         "validation": {"parameters": {"u": 0.2}, "horizon": 2, "ladder": [4, 8, 16, 32], "seeds": 12}

@@ -21,8 +21,10 @@ block gives is an override that pins it.
    into a corner of the range where errors show less). Fixed ratios (``value:``) are never moved.
 3. **Window.** It starts at 0, or, where the formula is not finite at 0, a little after the last
    clock value at which it is not (policy.START_MARGIN of the window), and ends where the curve has
-   stopped moving: beyond the horizon no loss changes by more than policy.SETTLED of its scale
-   (capped at policy.MAX_HORIZON clock units). Later times only add finite-size drift.
+   stopped moving: beyond the horizon no loss changes by more than policy.SETTLED of its scale.
+   Later times only add finite-size drift. A limit still moving at policy.MAX_HORIZON clock units
+   has no such end: the entry must say where it holds (``horizon``), since running on until a
+   finite run overflows tests nothing.
 4. **Ladder.** Doubling sizes, policy.MIN_RUNGS rungs, one more per declared correction term
    beyond the first (the extrapolation fits them and needs two rungs for its misfit). The first
    rung is the smallest N at which every growing integer size reaches policy.MIN_SIZE; the ladder
@@ -134,9 +136,11 @@ def _horizon(entry: Entry, probe: np.ndarray, curves: list[np.ndarray]) -> tuple
     if not scale > 0 or len(idx) == 0:
         return 1.0, [f"the formula does not move: a window of one {entry.clock_name} unit"]
     j = int(idx[-1]) + 1
-    if j >= len(probe) - 1:
-        top = float(probe[-1])
-        return top, [f"the curve still moves at {entry.clock_name} = {top:g}: horizon capped there"]
+    if j >= len(probe) - 1:  # a limit that never settles holds on some window the entry must state
+        raise ValueError(
+            f"the limit still moves at {entry.clock_name} = {float(probe[-1]):g}, so no window ends where "
+            "it has settled: state where the limit holds (validation.horizon)"
+        )
     horizon = _round(float(probe[j]))
     return horizon, [
         f"horizon {horizon:g}: after it no loss moves by more than {100 * policy.SETTLED:g}% of its scale"
@@ -228,10 +232,13 @@ def choose_points(
     otherwise; ``fits(params, start, horizon)`` says whether that point's ladder fits the budget. A given
     ``horizon`` or ``start`` (the entry's overrides) is kept."""
 
+    reasons: list[str] = []
+
     def score(params: dict[str, float]) -> PointDesign | None:
         try:
             first, last, why = window(entry, params, horizon, start)
-        except ValueError:
+        except ValueError as exc:
+            reasons.append(str(exc))
             return None
         if not last > first or not fits(params, first, last):
             return None
@@ -240,7 +247,8 @@ def choose_points(
 
     scored = [d for d in map(score, candidates(entry)) if d is not None]
     if not scored:
-        raise ValueError("no parameter point has a finite formula and a ladder within the budget")
+        why = max(set(reasons), key=reasons.count) if reasons else "no ladder fits within the budget"
+        raise ValueError(f"no parameter point of the declared ranges has a window and a ladder: {why}")
     default = entry.parameters()
 
     def rank(d: PointDesign) -> tuple[float, float]:  # visible enough first, then near the default

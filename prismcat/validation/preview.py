@@ -115,6 +115,7 @@ class Preview:
             else:
                 lines.append("  resolution: measured by the pilot (nothing cached yet)")
         for entry, why in self.problems.items():
+            why = why.removeprefix(f"{entry}: ")  # the design's errors name the entry already
             lines.append(f"{entry}: cannot be planned: {why}")
         lines.append(
             f"\n{len(self.points)} parameter points; about {self.seconds:.3g} s on {self.jobs} core(s) "
