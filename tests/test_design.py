@@ -128,6 +128,24 @@ def test_a_limit_that_never_settles_must_state_its_horizon_before_anything_runs(
     ]
 
 
+def test_the_ladder_starts_where_the_declared_small_quantity_is_small(tmp_path):
+    """From eps = 0.56 a one-term extrapolation rejected a right formula (mean-field + free): the
+    first rung is where eps**terms <= FIRST_RUNG_EPS, and where that is beyond the budget the
+    design says so, with the cost, before anything runs."""
+    near = designs_for(load_catalog(write(tmp_path / "a", EDGE)).get("my-edge"))
+    assert all(d.ladder[0] == 8 for d in near)  # eps(8) = 1/8 + 8/64 = 0.25: as before
+    data = json.loads(json.dumps(EDGE))
+    data["convergence"]["in"] = "3 / d + d / n"  # eps(8) = 0.5, eps(16) = 0.25
+    far = designs_for(load_catalog(write(tmp_path / "b", data)).get("my-edge"))
+    assert all(d.ladder[0] == 16 for d in far)
+    assert any(w.startswith("first rung N = 16: the smallest where eps = 0.25") for w in far[0].why)
+    data["convergence"]["in"] = "4 / d + d / n"  # first rung 32: its pilot is beyond 4 s
+    with pytest.raises(
+        PrismcatError, match=r"N = 32, 64, 128, 256 does not fit within .*ask for more with --budget"
+    ):
+        designs_for(load_catalog(write(tmp_path / "c", data)).get("my-edge"))
+
+
 def test_fields_that_are_given_are_overrides(tmp_path):
     data = EDGE | {
         "validation": {"parameters": {"u": 0.2}, "horizon": 2, "ladder": [4, 8, 16, 32], "seeds": 12}

@@ -188,12 +188,16 @@ def _design(
                 return rungs, policy.SEED_BLOCK
             return rungs, _affordable(cost, budget)
         sizes_at = _sizes_at(entry, params, base)
-        n0 = rule.first_rung(entry, sizes_at)
+        n0, _ = rule.first_rung(entry, sizes_at, _eps_at(entry, sizes_at), len(terms))
         R = rule.rungs_needed(terms)
         rungs = tuple(n0 * 2.0**i for i in range(R))
         cost = _pilot_cost(entry, trial, rungs)
         if cost > budget:  # the pilot alone: no room at all
-            raise ValueError(f"even the smallest ladder {list(rungs)} costs more than the budget")
+            raise ValueError(
+                f"even the smallest ladder N = {', '.join(f'{x:g}' for x in rungs)} does not fit within "
+                f"the budget: about {cost / policy.FLOP_RATE:.3g} s for one block of "
+                f"{policy.SEED_BLOCK} seeds, of {budget_s:.3g} s per point (ask for more with --budget)"
+            )
         for _ in range(policy.MAX_LADDER_SHIFTS):
             up = tuple(2.0 * N for N in rungs)
             up_cost = _pilot_cost(entry, trial, up)
@@ -211,10 +215,10 @@ def _design(
         designed.append("parameters")
 
         def fits(params: dict[str, float], start: float, horizon: float) -> bool:
-            try:
+            try:  # a ValueError says why not (the design reports the commonest reason)
                 ladder_at(params, start, horizon)
-            except (ValueError, PrismcatError):
-                return False
+            except PrismcatError as exc:
+                raise ValueError(str(exc)) from None
             return True
 
         try:
@@ -233,9 +237,14 @@ def _design(
             raise PrismcatError(f"{entry.id}: cannot design a ladder at {p.parameters}: {exc}") from None
         why = [*p.why]
         if "ladder" in designed:
+            sizes_at = _sizes_at(entry, p.parameters, base)
+            n0, binding = rule.first_rung(entry, sizes_at, _eps_at(entry, sizes_at), len(terms))
+            if binding and rungs[0] == n0:  # eps, not the budget, set where the ladder starts
+                why.append(binding)
+            how = "the largest whose pilot fits" if rungs[0] > n0 else "one doubling more would pass"
             why.append(
-                f"ladder N = {', '.join(f'{x:g}' for x in rungs)}: the largest whose pilot fits the "
-                f"budget of {budget_s:.3g} s per point"
+                f"ladder N = {', '.join(f'{x:g}' for x in rungs)}: {how} the budget of {budget_s:.3g} s "
+                "per point"
             )
         out.append(
             Settings(
@@ -279,6 +288,27 @@ def _sizes_at(entry: Entry, params: dict[str, float], base: dict[str, float]):
 
     def at(N: float) -> dict[str, float]:
         return solve_sizes(N, scaling_f, fixed, base, entry.family.sizes)
+
+    return at
+
+
+def _eps_at(entry: Entry, sizes_at):
+    """N -> the extrapolation's small quantity at the sizes of N (the seed mean's where declared,
+    else the larger of the losses')."""
+    compiled = [entry.mean_eps] if entry.mean_eps is not None else list(entry.convergence_eps.values())
+
+    def at(N: float) -> float | None:
+        sizes = sizes_at(N)
+        integer = entry.family.integer_sizes
+        sizes = {s: float(max(1, round(v))) if s in integer else v for s, v in sizes.items()}
+        params = {name: mono.value(sizes) for name, mono in entry.ratios.items()}
+        env = {k: np.float64(v) for k, v in {**sizes, **params}.items()}
+        try:
+            with np.errstate(all="ignore"):
+                values = [abs(float(c(env))) for c in compiled]
+        except Exception:  # an eps the design cannot evaluate does not set the first rung
+            return None
+        return max(values) if values else None
 
     return at
 

@@ -27,9 +27,12 @@ block gives is an override that pins it.
    finite run overflows tests nothing.
 4. **Ladder.** Doubling sizes, policy.MIN_RUNGS rungs, one more per declared correction term
    beyond the first (the extrapolation fits them and needs two rungs for its misfit). The first
-   rung is the smallest N at which every growing integer size reaches policy.MIN_SIZE; the ladder
-   then moves up, doubling, while the estimated cost of its largest seed block stays within the
-   profile's budget (a larger N shrinks every correction the extrapolation must model).
+   rung is the smallest N at which every growing integer size reaches policy.MIN_SIZE and the
+   declared small quantity eps is small: eps**terms <= policy.FIRST_RUNG_EPS, so that the first
+   order the model leaves out is a small share of what it fits (on eps = 0.56 a right formula
+   was rejected by 5.4 se, and four rungs cannot show that misfit); the ladder then moves up,
+   doubling, while the estimated cost of its largest seed block stays within the profile's
+   budget (a larger N shrinks every correction the extrapolation must model).
 5. **Seeds.** A pilot of policy.SEED_BLOCK seeds per rung estimates the noise; the runner then
    adds seed blocks until the predicted resolution meets the target or the budget is spent
    (:func:`seeds_for`). The decision reads the standard errors only, never the test's outcome,
@@ -240,7 +243,11 @@ def choose_points(
         except ValueError as exc:
             reasons.append(str(exc))
             return None
-        if not last > first or not fits(params, first, last):
+        try:
+            if not last > first or not fits(params, first, last):
+                return None
+        except ValueError as exc:
+            reasons.append(str(exc))
             return None
         v = clock_visibility(entry, params, first, last)
         return PointDesign(params, first, last, v, tuple(why))
@@ -309,16 +316,32 @@ def rungs_needed(terms: tuple[float, ...]) -> int:
     return max(policy.MIN_RUNGS, len(terms) + 3)
 
 
-def first_rung(entry: Entry, sizes_at) -> float:
-    """The smallest power of two N at which every growing integer size reaches policy.MIN_SIZE."""
+def first_rung(entry: Entry, sizes_at, eps_at=None, terms: int = 1) -> tuple[float, str]:
+    """The smallest power of two N at which every growing integer size reaches policy.MIN_SIZE
+    and the declared small quantity is small enough for the correction model (rule 4):
+    ``eps_at(N) ** terms <= policy.FIRST_RUNG_EPS``, the first order the model leaves out at most
+    that share of the ones it fits. Returns N and, where eps set it, why."""
     N = 1.0
     growing = [s for s in entry.family.integer_sizes if entry.spec.scaling[s] > 0]
+    by_size = None
     for _ in range(40):
         sizes = sizes_at(N)
         if all(round(sizes[s]) >= policy.MIN_SIZE for s in growing):
-            return N
+            by_size = N if by_size is None else by_size
+            eps = None if eps_at is None else eps_at(N)
+            if eps is None or not math.isfinite(eps) or eps**terms <= policy.FIRST_RUNG_EPS:
+                if by_size == N or eps is None:
+                    return N, ""
+                return N, (
+                    f"first rung N = {N:g}: the smallest where eps = {eps:.3g} leaves the omitted order at "
+                    f"most {policy.FIRST_RUNG_EPS:g} of the fitted ones (eps**{terms})"
+                )
         N *= 2.0
-    raise ValueError("no N up to 2^40 gives every size its minimum")
+    if by_size is None:
+        raise ValueError("no N up to 2^40 gives every size its minimum")
+    raise ValueError(
+        f"the declared small quantity does not fall below {policy.FIRST_RUNG_EPS:g} up to N = 2^40"
+    )
 
 
 def seeds_for(current: int, resolved: float, target: float, cap: int) -> int:
