@@ -196,7 +196,8 @@ def test_resolution_and_budget_options_are_checked_and_shape_the_design(tmp_path
     fine, base = designs_for(entry, target=0.01), designs_for(entry)
     assert all(d.target == 0.01 for d in fine)
     # a finer target buys a larger experiment: (5% / 1%)^2 the budget, spent on larger sizes
-    assert "budget of 100 s per point" in fine[0].why[-1] and fine[0].ladder[-1] > base[0].ladder[-1]
+    asked = policy.POINT_BUDGET["quick"] * (0.05 / 0.01) ** 2  # (5% / 1%)^2 the quick budget
+    assert f"budget of {asked:.3g} s per point" in fine[0].why[-1] and fine[0].ladder[-1] > base[0].ladder[-1]
     tight = designs_for(entry, budget=1.5)
     assert tight[0].ladder[-1] <= base[0].ladder[-1] and tight[0].max_seeds < base[0].max_seeds
     with pytest.raises(PrismcatError, match="within the budget"):
