@@ -80,6 +80,18 @@ def test_a_wrong_edge_is_caught_by_consistency(small):
         assert "large-data+mean-field <- mean-field" in result.message
 
 
+def test_a_relation_is_checked_whatever_budget_the_designed_entries_were_given(small, monkeypatch):
+    """The relation needs a point and a window, not a ladder: with a quick budget too small for
+    any ladder, the checker once redesigned the whole experiment and failed with 'does not fit'."""
+    from prismcat.validation import policy
+
+    edit(small / "ld-mf.yaml", lambda d: d.pop("validation", None))  # the edge is designed
+    monkeypatch.setitem(policy.POINT_BUDGET, "quick", 1e-6)
+    cat = load_catalog(small)
+    result = checkers()["consistency"].check(CheckContext(cat.get("large-data+mean-field"), cat, None))
+    assert result.status == "pass", result.message
+
+
 def test_a_missing_relation_between_adjacent_primary_entries_fails(small):
     edit(small / "ld-mf.yaml", lambda d: d.update(consistency=[]))
     cat = load_catalog(small)
