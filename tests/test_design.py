@@ -133,13 +133,13 @@ def test_the_ladder_starts_where_the_declared_small_quantity_is_small(tmp_path):
     first rung is where eps**terms <= FIRST_RUNG_EPS, and where that is beyond the budget the
     design says so, with the cost, before anything runs."""
     near = designs_for(load_catalog(write(tmp_path / "a", EDGE)).get("my-edge"))
-    assert all(d.ladder[0] == 8 for d in near)  # eps(8) = 1/8 + 8/64 = 0.25: as before
+    assert all(d.ladder[0] == 8 for d in near)  # eps(8) = 1/8 + 8/64 = 0.25: as before (eps(4) = 0.5)
     data = json.loads(json.dumps(EDGE))
     data["convergence"]["in"] = "3 / d + d / n"  # eps(8) = 0.5, eps(16) = 0.25
     far = designs_for(load_catalog(write(tmp_path / "b", data)).get("my-edge"))
     assert all(d.ladder[0] == 16 for d in far)
     assert any(w.startswith("first rung N = 16: the smallest where eps = 0.25") for w in far[0].why)
-    data["convergence"]["in"] = "4 / d + d / n"  # first rung 32: its pilot is beyond 4 s
+    data["convergence"]["in"] = "6 / d + d / n"  # eps(16) = 0.44: first rung 32, beyond the budget
     with pytest.raises(
         PrismcatError, match=r"N = 32, 64, 128, 256 does not fit within .*ask for more with --budget"
     ):
