@@ -47,15 +47,14 @@ def physics_only(entry: str, folder: Path, keep: tuple[str, ...] = PHYSICS) -> P
 
 
 def worst(point) -> dict[str, float]:
-    """The coarsest resolution at power 0.99 over the losses, amplitude and clock."""
-    out = {"amplitude": float("nan"), "clock": float("nan")}
+    """The coarsest resolution at power 0.99 over the losses, amplitude and clock (NaN: none)."""
     ex = next((c for c in point.checks if c.checker == "extrapolation"), None)
-    for loss in ("train", "population"):
-        need = ((ex.details.get(loss) or {}) if ex else {}).get("resolved_at_required_power", {})
-        for kind in out:
-            if kind in need:
-                out[kind] = max(need[kind], out[kind]) if out[kind] == out[kind] else need[kind]
-    return out
+    needs = [((ex.details.get(loss) or {}) if ex else {}).get("resolved_at_required_power", {})
+             for loss in ("train", "population")]  # fmt: skip
+    return {
+        kind: max((n[kind] for n in needs if kind in n), default=float("nan"))
+        for kind in ("amplitude", "clock")
+    }
 
 
 def main() -> None:

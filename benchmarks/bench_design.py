@@ -15,6 +15,7 @@ alarm), the seeds the design chose per point, the resolution reached (amplitude 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import tempfile
 import time
@@ -31,6 +32,8 @@ from prismcat.validation.runner import validate
 OFFSET_STEP = 1000  # more than any design's seeds: the offsets' seed sets do not overlap
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench_budget import worst as coarsest  # noqa: E402  (the benchmarks' folder is sys.path[0])
+
 from tests.test_design import EDGE, _false_alarms  # noqa: E402  the tests' entry and procedure, at scale
 
 
@@ -74,15 +77,11 @@ def entries(catalog: Path, sets: int, deltas: list[float]) -> list[str]:
             ]
             for run in v.runs:
                 seeds = ", ".join(str(p.settings.seeds) for p in run.all_points())
-                worst = {"amplitude": 0.0, "clock": 0.0}
-                for p in run.all_points():
-                    ex = next((c for c in p.checks if c.checker == "extrapolation"), None)
-                    for loss in ("train", "population"):
-                        need = (
-                            (ex.details.get(loss) or {}).get("resolved_at_required_power", {}) if ex else {}
-                        )
-                        for kind in worst:
-                            worst[kind] = max(worst[kind], need.get(kind, 0.0))
+                per_point = [coarsest(p) for p in run.all_points()]
+                worst = {
+                    kind: max((w[kind] for w in per_point if not math.isnan(w[kind])), default=0.0)
+                    for kind in ("amplitude", "clock")
+                }
                 caught = []
                 for r in reports:
                     mine = [o for o in r.outcomes if o.entry == run.entry.id]

@@ -103,8 +103,7 @@ def _headline(rec: dict[str, Any], sep: str) -> str:
     for point in points:
         lines = [f"{loss}: {line}" for loss, line in point.get("headline", {}).items()]
         if len(points) > 1 and lines:
-            params = (point.get("settings") or {}).get("parameters") or point.get("parameters") or {}
-            lines[0] = f"at {point_label(params)}: {lines[0]}"
+            lines[0] = f"at {point_label((point.get('settings') or {}).get('parameters', {}))}: {lines[0]}"
         parts += lines
     return sep.join(parts) or "-"
 

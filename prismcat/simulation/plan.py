@@ -134,7 +134,7 @@ def flops(formulation: str, d: int, k: int, n: int, evals: float) -> dict[str, f
     setup includes drawing X and W0 and, for k > d, the QR that reduces W0 (2 k d^2): at d = 1024,
     k = 65536, n = 4 those take 8 s a seed, which the estimate once left out (it promised 14 s for
     a ladder that took 100 s)."""
-    common = DRAW_FLOPS * d * (n + k) + (2.0 * k * d * d if k > d else 0.0)
+    drawing = DRAW_FLOPS * d * (n + k) + (2.0 * k * d * d if k > d else 0.0)
     k = min(k, d)
     w_part = 8.0 * d * k * k
     if formulation == "data-w":
@@ -150,7 +150,7 @@ def flops(formulation: str, d: int, k: int, n: int, evals: float) -> dict[str, f
         setup, per = d * d * n + 9.0 * d**3 + 4.0 * d * d * k, 2.0 * d**3 + 10.0 * d * d
     else:
         raise ProblemError(f"unknown formulation '{formulation}'")
-    setup += common
+    setup += drawing
     return {"setup": setup, "per_eval": per, "total": setup + evals * per}
 
 

@@ -176,8 +176,11 @@ def _design(
     budget = budget_s * policy.FLOP_RATE
     designed: list[str] = []
 
-    def ladder_at(params: dict[str, float], start: float, horizon: float) -> tuple[tuple[float, ...], int]:
-        """The given ladder, or the design's (rule 4); and the seeds the budget allows."""
+    def ladder_at(
+        params: dict[str, float], start: float, horizon: float
+    ) -> tuple[tuple[float, ...], int, list[str]]:
+        """The given ladder, or the design's (rule 4); the seeds the budget allows; and, for a
+        designed ladder, why it starts and ends where it does."""
         trial = Settings(**common, ladder=(1.0,), parameters=params, seeds=policy.SEED_BLOCK,
                          start=start, horizon=horizon)  # fmt: skip
         if given_ladder is not None:
@@ -185,10 +188,10 @@ def _design(
             try:
                 cost = _pilot_cost(entry, trial, rungs)
             except (ValueError, PrismcatError):
-                return rungs, policy.SEED_BLOCK
-            return rungs, _affordable(cost, budget)
+                return rungs, policy.SEED_BLOCK, []
+            return rungs, _affordable(cost, budget), []
         sizes_at = _sizes_at(entry, params, base)
-        n0, _ = rule.first_rung(entry, sizes_at, _eps_at(entry, sizes_at), len(terms))
+        n0, binding = rule.first_rung(entry, sizes_at, _eps_at(entry, sizes_at), len(terms))
         R = rule.rungs_needed(terms)
         rungs = tuple(n0 * 2.0**i for i in range(R))
         cost = _pilot_cost(entry, trial, rungs)
@@ -204,7 +207,13 @@ def _design(
             if up_cost * policy.PILOT_SHARE > budget:
                 break
             rungs, cost = up, up_cost
-        return rungs, _affordable(cost, budget)
+        moved = rungs[0] > n0
+        why = [binding] if binding and not moved else []  # eps, not the budget, set the first rung
+        how = "the largest whose pilot fits" if moved else "one doubling more would pass"
+        why.append(
+            f"ladder N = {', '.join(f'{x:g}' for x in rungs)}: {how} the budget of {budget_s:.3g} s per point"
+        )
+        return rungs, _affordable(cost, budget), why
 
     free = any(not p.fixed for p in entry.spec.parameters.values())
     pinned = bool(v.parameters) or not free or not entry.has_limit
@@ -232,20 +241,10 @@ def _design(
     out = []
     for i, p in enumerate(points):
         try:
-            rungs, cap = ladder_at(p.parameters, p.start, p.horizon)
+            rungs, cap, ladder_why = ladder_at(p.parameters, p.start, p.horizon)
         except ValueError as exc:
             raise PrismcatError(f"{entry.id}: cannot design a ladder at {p.parameters}: {exc}") from None
-        why = [*p.why]
-        if "ladder" in designed:
-            sizes_at = _sizes_at(entry, p.parameters, base)
-            n0, binding = rule.first_rung(entry, sizes_at, _eps_at(entry, sizes_at), len(terms))
-            if binding and rungs[0] == n0:  # eps, not the budget, set where the ladder starts
-                why.append(binding)
-            how = "the largest whose pilot fits" if rungs[0] > n0 else "one doubling more would pass"
-            why.append(
-                f"ladder N = {', '.join(f'{x:g}' for x in rungs)}: {how} the budget of {budget_s:.3g} s "
-                "per point"
-            )
+        why = [*p.why, *ladder_why]
         out.append(
             Settings(
                 **common,
@@ -292,17 +291,25 @@ def _sizes_at(entry: Entry, params: dict[str, float], base: dict[str, float]):
     return at
 
 
+def _realise(entry: Entry, real: dict[str, float]) -> tuple[dict, dict, dict]:
+    """The sizes a rung runs (integer sizes rounded, the rest to 12 digits: values that differ by
+    rounding are one problem), the ratios they realise, and both as an expression environment."""
+    family = entry.family
+    sizes = {
+        s: float(max(1, round(real[s]))) if s in family.integer_sizes else _canonical(real[s])
+        for s in family.sizes
+    }
+    params = {name: mono.value(sizes) for name, mono in entry.ratios.items()}
+    return sizes, params, {k: np.float64(v) for k, v in {**sizes, **params}.items()}
+
+
 def _eps_at(entry: Entry, sizes_at):
     """N -> the extrapolation's small quantity at the sizes of N (the seed mean's where declared,
     else the larger of the losses')."""
     compiled = [entry.mean_eps] if entry.mean_eps is not None else list(entry.convergence_eps.values())
 
     def at(N: float) -> float | None:
-        sizes = sizes_at(N)
-        integer = entry.family.integer_sizes
-        sizes = {s: float(max(1, round(v))) if s in integer else v for s, v in sizes.items()}
-        params = {name: mono.value(sizes) for name, mono in entry.ratios.items()}
-        env = {k: np.float64(v) for k, v in {**sizes, **params}.items()}
+        _, _, env = _realise(entry, sizes_at(N))
         try:
             with np.errstate(all="ignore"):
                 values = [abs(float(c(env))) for c in compiled]
@@ -358,14 +365,9 @@ def ladder(entry: Entry, settings: Settings) -> list[SizePoint]:
             real = solve_sizes(N, scaling_f, fixed, settings.base, family.sizes)
         except ValueError as exc:
             raise PrismcatError(f"{entry.id}: cannot place problems at N = {N:g}: {exc}") from None
-        sizes = {  # real sizes to 12 digits: values that differ by rounding are one problem
-            s: float(max(1, round(real[s]))) if s in family.integer_sizes else _canonical(real[s])
-            for s in family.sizes
-        }
-        params = {name: mono.value(sizes) for name, mono in entry.ratios.items()}
+        sizes, params, env = _realise(entry, real)
         if not all(math.isfinite(v) for v in params.values()):
             raise PrismcatError(f"{entry.id}: a realised ratio is not finite at sizes {sizes}")
-        env = {k: np.float64(v) for k, v in {**sizes, **params}.items()}
         times = entry.model_time(clock, params, sizes)
         if np.any(times < -1e-12):
             raise PrismcatError(

@@ -238,12 +238,8 @@ def choose_points(
     reasons: list[str] = []
 
     def score(params: dict[str, float]) -> PointDesign | None:
-        try:
+        try:  # a ValueError (no window, no affordable ladder) says why the point is out
             first, last, why = window(entry, params, horizon, start)
-        except ValueError as exc:
-            reasons.append(str(exc))
-            return None
-        try:
             if not last > first or not fits(params, first, last):
                 return None
         except ValueError as exc:
@@ -323,14 +319,14 @@ def first_rung(entry: Entry, sizes_at, eps_at=None, terms: int = 1) -> tuple[flo
     that share of the ones it fits. Returns N and, where eps set it, why."""
     N = 1.0
     growing = [s for s in entry.family.integer_sizes if entry.spec.scaling[s] > 0]
-    by_size = None
+    by_size = None  # the first rung the sizes alone would give
     for _ in range(40):
         sizes = sizes_at(N)
         if all(round(sizes[s]) >= policy.MIN_SIZE for s in growing):
-            by_size = N if by_size is None else by_size
+            by_size = by_size or N
             eps = None if eps_at is None else eps_at(N)
             if eps is None or not math.isfinite(eps) or eps**terms <= policy.FIRST_RUNG_EPS:
-                if by_size == N or eps is None:
+                if by_size == N or eps is None or not math.isfinite(eps):
                     return N, ""
                 return N, (
                     f"first rung N = {N:g}: the smallest where eps = {eps:.3g} leaves the omitted order at "
