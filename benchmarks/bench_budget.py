@@ -89,6 +89,8 @@ def main() -> None:
                             p.status, p.status
                         )
                         ladder = ", ".join(f"{x:g}" for x in p.settings.ladder)
+                        if any(w.startswith("next order") for w in p.settings.why):  # design rule 6
+                            ladder += f"; eps^{p.settings.terms[-1]:g} added"
                         reach = f"{100 * w['amplitude']:.2g}% / {100 * w['clock']:.2g}%"
                         print(
                             f"| {face} | {budget:g} | {p.settings.where()} | {ladder} | {p.settings.seeds} | "

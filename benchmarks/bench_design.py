@@ -5,11 +5,14 @@ with no ``validation:`` block reaches, over disjoint seed sets, from one run.
 
 Prints (1) the pilot -> allocate -> top-up procedure on synthetic ladders whose formula is right,
 at alpha = 0.05 (large enough that a few hundred replications measure it): the false-alarm rate
-per disjoint seed set, and how often the design added seeds; (2) for every entry of ``--catalog``
-(default: a user's large-data + mean-field edge with no validation block, written to a temporary
-folder), at ``--sets`` disjoint seed offsets: the verdict (a fail of a right formula is a false
-alarm), the seeds the design chose per point, the resolution reached (amplitude / clock, power
-0.99), the wall time, and ``prismcat power`` at each delta (perturbations caught of those made).
+per disjoint seed set, and how often the design added seeds; the same for rule 6 (a next order
+fitted where the one-term correction misfits) on ladders with a second order of growing size,
+without the rule, with a rung above and on the same ladder (half the replications); (2) for
+every entry of ``--catalog`` (default: a user's large-data + mean-field edge with no validation
+block, written to a temporary folder), at ``--sets`` disjoint seed offsets: the verdict (a fail
+of a right formula is a false alarm), the seeds the design chose per point, the resolution
+reached (amplitude / clock, power 0.99), the wall time, and ``prismcat power`` at each delta
+(perturbations caught of those made).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ OFFSET_STEP = 1000  # more than any design's seeds: the offsets' seed sets do no
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_budget import worst as coarsest  # noqa: E402  (the benchmarks' folder is sys.path[0])
 
-from tests.test_design import EDGE, _false_alarms  # noqa: E402  the tests' entry and procedure, at scale
+from tests.test_design import EDGE, _false_alarms, _false_alarms_with_next_order  # noqa: E402  the tests' entry and procedure, at scale
 
 
 def synthetic(sets: int, reps: int) -> list[str]:
@@ -52,6 +55,33 @@ def synthetic(sets: int, reps: int) -> list[str]:
     n = sets * reps
     se = (0.05 * 0.95 / n) ** 0.5
     lines.append(f"| all | {total} | {total / n:.3f} (designed 0.050 +- {se:.3f}) | |")
+    return lines
+
+
+def next_order(sets: int, reps: int) -> list[str]:
+    """Design rule 6 on synthetic ladders with a second order s eps**2 (tests/test_design.py):
+    false alarms of right formulas without the rule, with a rung above, on the same ladder."""
+    lines = [
+        "",
+        f"## A next order the ladder shows (rule 6; alpha = 0.05, {reps} runs per set, {sets} sets)",
+        "",
+        "| s | false alarms, one term | rule 6, a rung above | rule 6, same ladder | runs that added it |",
+        "|---|---|---|---|---|",
+    ]
+
+    def span(values: list[int]) -> str:
+        return f"{min(values)}-{max(values)}"
+
+    for second in (0.0, 0.25, 0.5, 1.0):
+        got = {
+            mode: [_false_alarms_with_next_order(20_000 + k, reps, 0.05, second, mode) for k in range(sets)]
+            for mode in (None, "above", "same")
+        }
+        added = [n for mode in ("above", "same") for _, n in got[mode]]
+        lines.append(
+            f"| {second:g} | {span([a for a, _ in got[None]])} | {span([a for a, _ in got['above']])} | "
+            f"{span([a for a, _ in got['same']])} | {span(added)} |"
+        )
     return lines
 
 
@@ -109,6 +139,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.reps > 0:
         print("\n".join(synthetic(args.sets, args.reps)))
+        print("\n".join(next_order(args.sets, args.reps // 2)))
     if args.catalog is None:
         folder = Path(tempfile.mkdtemp()) / "catalog"
         folder.mkdir()

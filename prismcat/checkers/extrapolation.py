@@ -56,7 +56,7 @@ class ExtrapolationChecker(Checker):
             )
         stretched, h = clock_profile(ctx)
         ok, parts, details, headline, band = True, [], {"target": target, "declared": declared}, {}, {}
-        shortfall = 0.0
+        shortfall, misfit = 0.0, 1.0
         for loss in ctx.losses():
             data = [m.losses[loss] for m in ms]
             if any(d.limit is None for d in data):
@@ -116,6 +116,7 @@ class ExtrapolationChecker(Checker):
                     f"{policy.REQUIRED_POWER:g}, the {what} is {_pct(target)} ({found})"
                 )
             shortfall = max(shortfall, max(need.values()))
+            misfit = max(misfit, ex.scale_factor)
             parts.append(f"{loss}: {line}{why}")
             center = ref + ex.deviation
             band[loss] = {
@@ -144,6 +145,7 @@ class ExtrapolationChecker(Checker):
             headline=headline,
             band=band,
             shortfall=(shortfall, target) if headline else None,
+            misfit=misfit if headline else None,
         )
 
 

@@ -83,7 +83,9 @@ class CheckResult:
 
     ``shortfall`` (resolved, target), for a check whose power grows with seeds: the smallest
     relative error it detects at the required power, and the error it must detect. The design's
-    top-up reads it (never the verdict) to decide whether more seeds are needed.
+    top-up reads it (never the verdict) to decide whether more seeds are needed. ``misfit``, for
+    a check that fits a correction model along the ladder: sqrt(chi2/dof) (>= 1) of that fit, the
+    worst over losses; the design reads it to fit the next order.
     """
 
     checker: str
@@ -95,6 +97,7 @@ class CheckResult:
     band: dict[str, dict[str, Any]] = field(default_factory=dict)
     rate: dict[str, dict[str, Any]] = field(default_factory=dict)
     shortfall: tuple[float, float] | None = None
+    misfit: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -47,6 +47,7 @@ class Settings:
     why: tuple[str, ...] = ()  # the design's reasons, one line each
     visibility: float | None = None  # clock visibility at this point (min over losses, <= 1)
     max_seeds: int = policy.MAX_SEEDS  # what the budget allows a top-up to reach
+    budget: float | None = None  # seconds (one core) this point may simulate for
     target: float | None = None  # a resolution asked for (--resolution), over the policy's targets
 
     def to_json(self) -> dict[str, Any]:
@@ -173,47 +174,14 @@ def _design(
         budget_s = policy.POINT_BUDGET.get(profile, policy.POINT_BUDGET["thorough"])
         if target is not None:  # seeds grow like 1/target**2
             budget_s *= max(1.0, (policy.target_resolution(profile, entry.cell.kind) / target) ** 2)
-    budget = budget_s * policy.FLOP_RATE
     designed: list[str] = []
 
     def ladder_at(
         params: dict[str, float], start: float, horizon: float
     ) -> tuple[tuple[float, ...], int, list[str]]:
-        """The given ladder, or the design's (rule 4); the seeds the budget allows; and, for a
-        designed ladder, why it starts and ends where it does."""
         trial = Settings(**common, ladder=(1.0,), parameters=params, seeds=policy.SEED_BLOCK,
-                         start=start, horizon=horizon)  # fmt: skip
-        if given_ladder is not None:
-            rungs = tuple(float(x) for x in given_ladder)
-            try:
-                cost = _pilot_cost(entry, trial, rungs)
-            except (ValueError, PrismcatError):
-                return rungs, policy.SEED_BLOCK, []
-            return rungs, _affordable(cost, budget), []
-        sizes_at = _sizes_at(entry, params, base)
-        n0, binding = rule.first_rung(entry, sizes_at, _eps_at(entry, sizes_at), len(terms))
-        R = rule.rungs_needed(terms)
-        rungs = tuple(n0 * 2.0**i for i in range(R))
-        cost = _pilot_cost(entry, trial, rungs)
-        if cost > budget:  # the pilot alone: no room at all
-            raise ValueError(
-                f"even the smallest ladder N = {', '.join(f'{x:g}' for x in rungs)} does not fit within "
-                f"the budget: about {cost / policy.FLOP_RATE:.3g} s for one block of "
-                f"{policy.SEED_BLOCK} seeds, of {budget_s:.3g} s per point (ask for more with --budget)"
-            )
-        for _ in range(policy.MAX_LADDER_SHIFTS):
-            up = tuple(2.0 * N for N in rungs)
-            up_cost = _pilot_cost(entry, trial, up)
-            if up_cost * policy.PILOT_SHARE > budget:
-                break
-            rungs, cost = up, up_cost
-        moved = rungs[0] > n0
-        why = [binding] if binding and not moved else []  # eps, not the budget, set the first rung
-        how = "the largest whose pilot fits" if moved else "one doubling more would pass"
-        why.append(
-            f"ladder N = {', '.join(f'{x:g}' for x in rungs)}: {how} the budget of {budget_s:.3g} s per point"
-        )
-        return rungs, _affordable(cost, budget), why
+                         start=start, horizon=horizon, budget=budget_s)  # fmt: skip
+        return _ladder_for(entry, trial, given_ladder)
 
     free = any(not p.fixed for p in entry.spec.parameters.values())
     pinned = bool(v.parameters) or not free or not entry.has_limit
@@ -258,9 +226,83 @@ def _design(
                 why=tuple(why),
                 visibility=p.visibility,
                 max_seeds=cap if seeds is None else seeds,
+                budget=budget_s,
             )
         )
     return out
+
+
+def _ladder_for(entry: Entry, trial: Settings, given: Any = None) -> tuple[tuple[float, ...], int, list[str]]:
+    """The given ladder, or the design's (rule 4) for ``trial``'s point, correction terms and
+    budget; the seeds the budget allows; and, for a designed ladder, why it starts and ends
+    where it does. Raises ValueError where even the smallest ladder does not fit."""
+    budget_s = float(trial.budget if trial.budget is not None else policy.POINT_BUDGET["quick"])
+    budget = budget_s * policy.FLOP_RATE
+    if given is not None:
+        rungs = tuple(float(x) for x in given)
+        try:
+            cost = _pilot_cost(entry, trial, rungs)
+        except (ValueError, PrismcatError):
+            return rungs, policy.SEED_BLOCK, []
+        return rungs, _affordable(cost, budget), []
+    terms = trial.terms
+    sizes_at = _sizes_at(entry, trial.parameters, trial.base)
+    n0, binding = rule.first_rung(entry, sizes_at, _eps_at(entry, sizes_at), len(terms))
+    R = rule.rungs_needed(terms)
+    rungs = tuple(n0 * 2.0**i for i in range(R))
+    cost = _pilot_cost(entry, trial, rungs)
+    if cost > budget:  # the pilot alone: no room at all
+        raise ValueError(
+            f"even the smallest ladder N = {', '.join(f'{x:g}' for x in rungs)} does not fit within "
+            f"the budget: about {cost / policy.FLOP_RATE:.3g} s for one block of "
+            f"{policy.SEED_BLOCK} seeds, of {budget_s:.3g} s per point (ask for more with --budget)"
+        )
+    for _ in range(policy.MAX_LADDER_SHIFTS):
+        up = tuple(2.0 * N for N in rungs)
+        up_cost = _pilot_cost(entry, trial, up)
+        if up_cost * policy.PILOT_SHARE > budget:
+            break
+        rungs, cost = up, up_cost
+    moved = rungs[0] > n0
+    why = [binding] if binding and not moved else []  # eps, not the budget, set the first rung
+    how = "the largest whose pilot fits" if moved else "one doubling more would pass"
+    why.append(
+        f"ladder N = {', '.join(f'{x:g}' for x in rungs)}: {how} the budget of {budget_s:.3g} s per point"
+    )
+    return rungs, _affordable(cost, budget), why
+
+
+def with_next_order(entry: Entry, settings: Settings, misfit: float, wanted: int = 0) -> Settings | None:
+    """``settings`` with the next order of the seed mean's correction fitted as well (design rule
+    6): exponent rate + policy.NEXT_ORDER_STEP, on the ladder and one rung above it where the
+    budget pays for the seeds the point has and ``wanted`` (what rule 5 asks for), else on the
+    same ladder (no new simulation; one degree of freedom left for the misfit). A rung below
+    would add the larger corrections the misfit came from. None where the ladder or the terms
+    were given, two terms are fitted already, or the ladder is too short for two terms."""
+    if "ladder" not in settings.designed or len(settings.terms) != 1:
+        return None
+    terms = (settings.terms[0], settings.terms[0] + policy.NEXT_ORDER_STEP)
+    budget = float(settings.budget if settings.budget is not None else policy.POINT_BUDGET["quick"])
+    longer = (*settings.ladder, 2.0 * settings.ladder[-1])
+    try:
+        cap = _affordable(_pilot_cost(entry, settings, longer), budget * policy.FLOP_RATE)
+    except (ValueError, PrismcatError):
+        cap = 0
+    if cap >= max(settings.seeds, wanted):
+        rungs, where = longer, f"on N = {', '.join(f'{x:g}' for x in longer)} (one rung more)"
+    elif len(settings.ladder) >= len(terms) + 2:
+        rungs, cap, where = (
+            settings.ladder,
+            settings.max_seeds,
+            "on the same ladder (a rung more does not fit)",
+        )
+    else:
+        return None
+    why = (
+        f"next order eps^{terms[1]:g} fitted as well, {where}: the one-term correction misfits the "
+        f"seed means (sqrt(chi2/dof) = {misfit:.2g} > {policy.MISFIT_SCALE:g})"
+    )
+    return dataclasses.replace(settings, terms=terms, ladder=rungs, max_seeds=cap, why=(*settings.why, why))
 
 
 def _point_window(entry: Entry, params: dict[str, float], start, horizon) -> Any:

@@ -98,5 +98,12 @@ MAX_LADDER_SHIFTS = 6  # a designed ladder moves up (doubling) at most this many
 # a clock visibility this high sees a clock error nearly as well as an amplitude error: the
 # systematic floor alone (SYSTEMATIC, about 7 se at the required power) costs 0.7% / visibility
 VISIBLE_ENOUGH = 0.8
-TOP_UP_ROUNDS = 3  # after the pilot, at most this many rounds of more seeds
+TOP_UP_ROUNDS = 4  # after the pilot, at most this many rounds of more seeds (or a next order)
+# the seed mean's one-term correction misfits when sqrt(chi2/dof) of its fit exceeds this, read
+# from at least MISFIT_SEEDS seeds (a pilot's 8 give too noisy a chi2 to act on); the design then
+# fits the next order, exponent rate + NEXT_ORDER_STEP (the next power of an expansion in eps).
+# Measured on small-data at gamma = 0.0877, a = 0.175 (64 seeds, N = 512 .. 4096): 2.9
+MISFIT_SCALE = 1.5
+MISFIT_SEEDS = 16
+NEXT_ORDER_STEP = 1.0
 MAX_CANDIDATES = 64  # the full grid of parameter candidates up to this size, else its diagonals

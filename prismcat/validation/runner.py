@@ -26,6 +26,7 @@ from prismcat.validation import design_rule as rule
 from prismcat.validation import policy
 from prismcat.validation.cache import DiskCache
 from prismcat.validation.check import checkers, run_checkers
+from prismcat.validation.design import with_next_order
 from prismcat.validation.executors import InProcessExecutor, LocalExecutor
 from prismcat.validation.measure import measure
 from prismcat.validation.outcome import EntryRun, PointRun, Validation
@@ -133,8 +134,9 @@ def experiment(
 
 
 def top_up(runs) -> list[tuple[EntryRun, int]]:
-    """Grow the seeds of every designed point short of its target (design rule 5); returns the
-    (run, point) pairs whose settings now ask for more seeds."""
+    """Grow every designed point short of its target: fit the next order where the one-term
+    correction misfits (design rule 6), else add seeds (rule 5); returns the (run, point) pairs
+    whose settings changed. Both read the fit's misfit and the standard errors, never a verdict."""
     grown = []
     for run in runs:
         if run.error or run.settings is None:
@@ -147,14 +149,20 @@ def top_up(runs) -> list[tuple[EntryRun, int]]:
             if not short:
                 continue
             (resolved, target), checker = max(short, key=lambda s: s[0][0] / s[0][1])  # furthest off
-            seeds = rule.seeds_for(st.seeds, resolved, target, st.max_seeds)
-            if seeds <= st.seeds:
-                continue
-            why = (
-                f"seeds {seeds}: with {st.seeds} the {checker} check resolved {resolved:.2g} at power "
-                f"{policy.REQUIRED_POWER:g} where it must resolve {target:.2g}"
-            )
-            new = dataclasses.replace(st, seeds=seeds, why=(*st.why, why))
+            misfit = max((c.misfit for c in point.checks if c.misfit is not None), default=1.0)
+            new = None
+            if misfit > policy.MISFIT_SCALE and st.seeds >= policy.MISFIT_SEEDS:  # a biased model
+                wanted = rule.seeds_for(st.seeds, resolved, target, policy.MAX_SEEDS)
+                new = with_next_order(run.entry, st, misfit, wanted)
+            if new is None:
+                seeds = rule.seeds_for(st.seeds, resolved, target, st.max_seeds)
+                if seeds <= st.seeds:
+                    continue
+                why = (
+                    f"seeds {seeds}: with {st.seeds} the {checker} check resolved {resolved:.2g} at power "
+                    f"{policy.REQUIRED_POWER:g} where it must resolve {target:.2g}"
+                )
+                new = dataclasses.replace(st, seeds=seeds, why=(*st.why, why))
             if at == 0:
                 run.settings, run.measurements, run.checks = new, [], []
             else:
