@@ -300,7 +300,7 @@ def with_next_order(entry: Entry, settings: Settings, misfit: float, wanted: int
         return None
     why = (
         f"next order eps^{terms[1]:g} fitted as well, {where}: the one-term correction misfits the "
-        f"seed means (sqrt(chi2/dof) = {misfit:.2g} > {policy.MISFIT_SCALE:g})"
+        f"seed means (sqrt(chi2/dof) = {misfit:.3g} > {policy.MISFIT_SCALE:g})"
     )
     return dataclasses.replace(settings, terms=terms, ladder=rungs, max_seeds=cap, why=(*settings.why, why))
 
