@@ -60,6 +60,11 @@ class Settings:
             "why": list(self.why),
         }
 
+    @property
+    def point_budget(self) -> float:
+        """Seconds (one core) this point may simulate for: the design's, else its profile's."""
+        return float(self.budget if self.budget is not None else policy.point_budget(self.profile))
+
     def where(self) -> str:
         """The parameter point, for messages (``gamma = 2, a = 0.1``)."""
         return point_label(self.parameters)
@@ -171,7 +176,7 @@ def _design(
     )
     seeds = pick("seeds", v.seeds)
     if budget_s is None:
-        budget_s = policy.POINT_BUDGET.get(profile, policy.POINT_BUDGET["thorough"])
+        budget_s = policy.point_budget(profile)
         if target is not None:  # seeds grow like 1/target**2
             budget_s *= max(1.0, (policy.target_resolution(profile, entry.cell.kind) / target) ** 2)
     designed: list[str] = []
@@ -236,15 +241,12 @@ def _ladder_for(entry: Entry, trial: Settings, given: Any = None) -> tuple[tuple
     """The given ladder, or the design's (rule 4) for ``trial``'s point, correction terms and
     budget; the seeds the budget allows; and, for a designed ladder, why it starts and ends
     where it does. Raises ValueError where even the smallest ladder does not fit."""
-    budget_s = float(trial.budget if trial.budget is not None else policy.POINT_BUDGET["quick"])
+    budget_s = trial.point_budget
     budget = budget_s * policy.FLOP_RATE
     if given is not None:
         rungs = tuple(float(x) for x in given)
-        try:
-            cost = _pilot_cost(entry, trial, rungs)
-        except (ValueError, PrismcatError):
-            return rungs, policy.SEED_BLOCK, []
-        return rungs, _affordable(cost, budget), []
+        cap = _cap(entry, trial, rungs)
+        return rungs, policy.SEED_BLOCK if cap is None else cap, []
     terms = trial.terms
     sizes_at = _sizes_at(entry, trial.parameters, trial.base)
     n0, binding = rule.first_rung(entry, sizes_at, _eps_at(entry, sizes_at), len(terms))
@@ -282,12 +284,8 @@ def with_next_order(entry: Entry, settings: Settings, misfit: float, wanted: int
     if "ladder" not in settings.designed or len(settings.terms) != 1:
         return None
     terms = (settings.terms[0], settings.terms[0] + policy.NEXT_ORDER_STEP)
-    budget = float(settings.budget if settings.budget is not None else policy.POINT_BUDGET["quick"])
     longer = (*settings.ladder, 2.0 * settings.ladder[-1])
-    try:
-        cap = _affordable(_pilot_cost(entry, settings, longer), budget * policy.FLOP_RATE)
-    except (ValueError, PrismcatError):
-        cap = 0
+    cap = _cap(entry, settings, longer) or 0  # 0: the cost model cannot price the longer ladder
     if cap >= max(settings.seeds, wanted):
         rungs, where = longer, f"on N = {', '.join(f'{x:g}' for x in longer)} (one rung more)"
     elif len(settings.ladder) >= len(terms) + 2:
@@ -366,6 +364,16 @@ def _pilot_cost(entry: Entry, trial: Settings, rungs: tuple[float, ...]) -> floa
     """Estimated operations of one seed block on every rung (the family's cost model)."""
     st = dataclasses.replace(trial, ladder=rungs, seeds=policy.SEED_BLOCK)
     return float(sum(p.family.cost(p.problems, None) for p in ladder(entry, st)))
+
+
+def _cap(entry: Entry, trial: Settings, rungs: tuple[float, ...]) -> int | None:
+    """The most seeds ``trial``'s budget pays for on ``rungs`` (None: the cost model cannot
+    price them)."""
+    try:
+        cost = _pilot_cost(entry, trial, rungs)
+    except (ValueError, PrismcatError):
+        return None
+    return _affordable(cost, trial.point_budget * policy.FLOP_RATE)
 
 
 def _affordable(block: float, budget: float) -> int:

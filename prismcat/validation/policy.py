@@ -66,6 +66,11 @@ def target_resolution(profile: str, cell_kind: str) -> float:
     return by_kind.get(cell_kind, max(by_kind.values()))
 
 
+def point_budget(profile: str) -> float:
+    """Seconds (one core) a designed parameter point of this profile may simulate for."""
+    return POINT_BUDGET.get(profile, POINT_BUDGET["thorough"])
+
+
 def two_sided_z(alpha: float = ALPHA) -> float:
     return NormalDist().inv_cdf(1.0 - alpha / 2.0)
 
