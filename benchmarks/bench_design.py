@@ -32,7 +32,7 @@ from prismcat.validation.cache import DiskCache
 from prismcat.validation.power import power
 from prismcat.validation.runner import validate
 
-OFFSET_STEP = 1000  # more than any design's seeds: the offsets' seed sets do not overlap
+OFFSET_STEP = max(1000, policy.MAX_SEEDS)  # above any seed count: disjoint seed sets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_budget import worst as coarsest  # noqa: E402  (the benchmarks' folder is sys.path[0])

@@ -26,7 +26,7 @@ from prismcat.validation.power import power
 from prismcat.validation.runner import validate
 
 BAD = ("fail", "error")
-OFFSET_STEP = 1000  # more than any entry's seeds: the offsets' seed sets do not overlap
+OFFSET_STEP = max(1000, policy.MAX_SEEDS)  # above any seed count: disjoint seed sets
 
 
 def pct(x: float | None) -> str:

@@ -25,7 +25,7 @@ from prismcat.validation import design_rule as rule
 from prismcat.validation import policy
 from prismcat.validation.cache import DiskCache
 from prismcat.validation.design import designs_for
-from prismcat.validation.extrapolation import extrapolate
+from prismcat.validation.extrapolation import extrapolate, misfit
 from prismcat.validation.power import power
 from prismcat.validation.runner import validate
 
@@ -147,6 +147,26 @@ def test_the_ladder_starts_where_the_declared_small_quantity_is_small(tmp_path):
         designs_for(load_catalog(write(tmp_path / "c", data)).get("my-edge"))
 
 
+def test_a_larger_budget_buys_seeds_where_they_shrink_the_noise_more_than_height(tmp_path):
+    """Seeds against ladder height (rule 4): this entry's cost grows like N**5 (k = N**2 in the
+    W-flow's d k**2) and its declared spread like 1/N, so a doubling costs 32 times a seed and
+    halves the noise, which 4 times the seeds would do. A larger budget buys seeds on the first
+    sound ladder until they reach policy.MAX_SEEDS, and only then height."""
+    from prismcat.validation.design import _affordable, _noise_at, _pilot_cost, _sizes_at
+
+    entry = load_catalog(write(tmp_path, EDGE)).get("my-edge")
+    quick, more, most = (designs_for(entry, budget=b)[0] for b in (None, 60.0, 600.0))
+    assert more.ladder == quick.ladder == (8, 16, 32, 64)
+    assert more.max_seeds >= 8 * quick.max_seeds and "the least noisy" in more.why[-1]
+    # the rule chose: a higher ladder's pilot fits 60 s too, and it is predicted noisier
+    higher = tuple(2 * N for N in more.ladder)
+    cost = _pilot_cost(entry, more, higher)
+    assert cost * policy.PILOT_SHARE <= 60.0 * policy.FLOP_RATE
+    noise = _noise_at(entry, _sizes_at(entry, more.parameters, more.base), more.terms)
+    assert noise(higher, _affordable(cost, 60.0 * policy.FLOP_RATE)) > noise(more.ladder, more.max_seeds)
+    assert most.ladder[0] > quick.ladder[0]  # seeds capped: the budget goes into height
+
+
 def test_fields_that_are_given_are_overrides(tmp_path):
     data = EDGE | {
         "validation": {"parameters": {"u": 0.2}, "horizon": 2, "ladder": [4, 8, 16, 32], "seeds": 12}
@@ -206,11 +226,13 @@ def test_a_misfit_adds_the_next_order_on_a_rung_above_or_the_same_ladder(tmp_pat
     assert with_next_order(entry, more, 2.9) is None  # two terms fitted already
     given = dataclasses.replace(st, designed=tuple(f for f in st.designed if f != "ladder"))
     assert with_next_order(entry, given, 2.9) is None  # a given ladder is the author's
-    # the designed ladder already spends the budget: the rung above does not fit, the same ladder
-    st = dataclasses.replace(designed, seeds=policy.MISFIT_SEEDS)
-    same = with_next_order(entry, st, 2.9)
-    assert same.terms == (1.0, 2.0) and same.ladder == st.ladder and same.max_seeds == st.max_seeds
+    # the seeds in hand already spend the budget: the rung above does not fit, the same ladder
+    full = dataclasses.replace(designed, seeds=designed.max_seeds)
+    assert full.seeds >= policy.MISFIT_SEEDS
+    same = with_next_order(entry, full, 2.9)
+    assert same.terms == (1.0, 2.0) and same.ladder == full.ladder and same.max_seeds == full.max_seeds
     assert "same ladder" in same.why[-1]
+    st = dataclasses.replace(designed, seeds=policy.MISFIT_SEEDS)
 
     def run(misfit: float, resolved: float) -> EntryRun:  # the first point, against a 2% target
         out = EntryRun(entry, st)
@@ -432,9 +454,10 @@ def _false_alarms_with_next_order(
         rungs, terms = [1 / 4, 1 / 8, 1 / 16, 1 / 32], [1.0]
         data = [draw(e, policy.SEED_BLOCK) for e in rungs]
         for _ in range(policy.TOP_UP_ROUNDS):
-            ex = extrapolate(data, rungs, terms, reference, alpha=alpha, rng_seed=i)
-            misfit = ex.scale_factor > policy.MISFIT_SCALE and len(data[0]) >= policy.MISFIT_SEEDS
-            if rule6 and len(terms) == 1 and misfit:  # the residuals only, never the verdict
+            scale = float(np.max(np.abs(reference)))
+            fits_badly = misfit(data, rungs, terms, scale) > policy.MISFIT_SCALE
+            if rule6 and len(terms) == 1 and fits_badly and len(data[0]) >= policy.MISFIT_SEEDS:
+                # the residuals only, never the verdict
                 added += 1
                 terms = [1.0, 1.0 + policy.NEXT_ORDER_STEP]
                 if rule6 == "above":

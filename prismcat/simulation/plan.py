@@ -127,6 +127,13 @@ def memory(problem: Problem, formulation: str, batch: int, method: str) -> float
 # drawing one standard normal costs about as much as this many flops (measured: 26 ns a number
 # with one thread, where matrix products run at 1e10-2e10 flops a second)
 DRAW_FLOPS = 250.0
+# What small problems cost beyond their arithmetic, per seed of a batch of 8 (the validation's
+# seed block), in the same flops: each evaluation of the batch's right-hand side and integrator
+# step takes ~18 us of Python and call overhead, and each problem's set-up (drawing, spectrum,
+# initial losses) ~0.25 ms. Measured with one thread at d = 4 .. 128: without them the estimate
+# was 7-70 times short at d <= 16, where a design that prefers seeds to height now goes.
+EVAL_OVERHEAD_FLOPS = 2.2e4
+PROBLEM_OVERHEAD_FLOPS = 2.5e6
 
 
 def flops(formulation: str, d: int, k: int, n: int, evals: float) -> dict[str, float]:
@@ -150,7 +157,8 @@ def flops(formulation: str, d: int, k: int, n: int, evals: float) -> dict[str, f
         setup, per = d * d * n + 9.0 * d**3 + 4.0 * d * d * k, 2.0 * d**3 + 10.0 * d * d
     else:
         raise ProblemError(f"unknown formulation '{formulation}'")
-    setup += drawing
+    setup += drawing + PROBLEM_OVERHEAD_FLOPS
+    per += EVAL_OVERHEAD_FLOPS
     return {"setup": setup, "per_eval": per, "total": setup + evals * per}
 
 

@@ -16,6 +16,7 @@ from prismcat.scaling import exact, solve_sizes
 from prismcat.simulation import Integrator
 from prismcat.validation import design_rule as rule
 from prismcat.validation import policy
+from prismcat.validation.extrapolation import estimator_weights
 
 
 @dataclass(frozen=True)
@@ -259,19 +260,52 @@ def _ladder_for(entry: Entry, trial: Settings, given: Any = None) -> tuple[tuple
             f"the budget: about {cost / policy.FLOP_RATE:.3g} s for one block of "
             f"{policy.SEED_BLOCK} seeds, of {budget_s:.3g} s per point (ask for more with --budget)"
         )
+    options = [(rungs, cost)]
     for _ in range(policy.MAX_LADDER_SHIFTS):
         up = tuple(2.0 * N for N in rungs)
         up_cost = _pilot_cost(entry, trial, up)
         if up_cost * policy.PILOT_SHARE > budget:
             break
         rungs, cost = up, up_cost
+        options.append((rungs, cost))
+    noise = _noise_at(entry, sizes_at, terms)
+    scored = [(noise(r, _affordable(c, budget)), i) for i, (r, c) in enumerate(options)]
+    if all(x is not None for x, _ in scored):
+        best = min(x for x, _ in scored)
+        # the highest ladder within policy.LADDER_NOISE_SLACK of the least noisy: height only
+        # shrinks the orders the model leaves out, seeds only the noise
+        pick = max(i for x, i in scored if x <= best * (1 + policy.LADDER_NOISE_SLACK))
+        how = "the least noisy that {budget} pays for (spread predicted from the declared small quantity)"
+    else:
+        pick = len(options) - 1
+        how = "the largest whose pilot fits {budget}"
+    rungs, cost = options[pick]
     moved = rungs[0] > n0
     why = [binding] if binding and not moved else []  # eps, not the budget, set the first rung
-    how = "the largest whose pilot fits" if moved else "one doubling more would pass"
-    why.append(
-        f"ladder N = {', '.join(f'{x:g}' for x in rungs)}: {how} the budget of {budget_s:.3g} s per point"
-    )
+    how = how if len(options) > 1 else "one doubling more would pass {budget}"
+    how = how.format(budget=f"the budget of {budget_s:.3g} s per point")
+    why.append(f"ladder N = {', '.join(f'{x:g}' for x in rungs)}: {how}")
     return rungs, _affordable(cost, budget), why
+
+
+def _noise_at(entry: Entry, sizes_at, terms: tuple[float, ...]):
+    """(rungs, seeds) -> the extrapolant's predicted standard error, up to one factor common to
+    every ladder of the point: single runs spread like the declared small quantity (the larger
+    of the losses' ``convergence.in``), and the extrapolation weighs the rungs by the inverse of
+    that spread squared (None where the small quantity cannot be evaluated)."""
+    single = _eps_at(entry, sizes_at, entry.convergence_eps.values())
+    mean = _eps_at(entry, sizes_at)
+
+    def se(rungs: tuple[float, ...], seeds: int) -> float | None:
+        e = [single(N) for N in rungs]
+        m = [mean(N) for N in rungs]
+        if any(x is None or not x > 0 for x in [*e, *m]):
+            return None
+        spread = np.asarray(e) ** 2
+        a = estimator_weights(np.asarray(m), list(terms), spread)
+        return float(np.sqrt(np.sum(a**2 * spread) / seeds))
+
+    return se
 
 
 def with_next_order(entry: Entry, settings: Settings, misfit: float, wanted: int = 0) -> Settings | None:
@@ -343,10 +377,12 @@ def _realise(entry: Entry, real: dict[str, float]) -> tuple[dict, dict, dict]:
     return sizes, params, {k: np.float64(v) for k, v in {**sizes, **params}.items()}
 
 
-def _eps_at(entry: Entry, sizes_at):
+def _eps_at(entry: Entry, sizes_at, compiled=None):
     """N -> the extrapolation's small quantity at the sizes of N (the seed mean's where declared,
-    else the larger of the losses')."""
-    compiled = [entry.mean_eps] if entry.mean_eps is not None else list(entry.convergence_eps.values())
+    else the larger of the losses'; ``compiled``: these small quantities instead)."""
+    if compiled is None:
+        compiled = [entry.mean_eps] if entry.mean_eps is not None else entry.convergence_eps.values()
+    compiled = list(compiled)
 
     def at(N: float) -> float | None:
         _, _, env = _realise(entry, sizes_at(N))

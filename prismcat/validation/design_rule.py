@@ -30,9 +30,16 @@ block gives is an override that pins it.
    rung is the smallest N at which every growing integer size reaches policy.MIN_SIZE and the
    declared small quantity eps is small: eps**terms <= policy.FIRST_RUNG_EPS, so that the first
    order the model leaves out is a small share of what it fits (on eps = 0.56 a right formula
-   was rejected by 5.4 se, and four rungs cannot show that misfit); the ladder then moves up,
-   doubling, while the estimated cost of its largest seed block stays within the profile's
-   budget (a larger N shrinks every correction the extrapolation must model).
+   was rejected by 5.4 se, and four rungs cannot show that misfit). Of that ladder and those
+   above it (doubling) whose pilot, one seed block on every rung, costs at most
+   1/policy.PILOT_SHARE of the point's budget, the design takes the least noisy for the budget:
+   single runs spread like the declared small quantity (the larger of the losses'
+   ``convergence.in``), the extrapolation weighs each rung by the inverse of that spread
+   squared, and on each ladder the budget buys seeds up to policy.MAX_SEEDS. The highest ladder
+   within policy.LADDER_NOISE_SLACK of the least noisy wins: height shrinks the orders the model
+   leaves out, seeds only the noise. Where a doubling costs more than the four times the seeds
+   that would halve the noise (the autoencoder's flows cost d k**2 or d**3: a doubling costs 8
+   to 32 seeds), a budget goes into seeds until they reach the cap, then into height.
 5. **Seeds.** A pilot of policy.SEED_BLOCK seeds per rung estimates the noise; the runner then
    adds seed blocks until the predicted resolution meets the target or the budget is spent
    (:func:`seeds_for`). The decision reads the standard errors only, never the test's outcome,

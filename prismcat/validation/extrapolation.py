@@ -206,6 +206,17 @@ def extrapolate(
     return Extrapolation(e, a, list(terms), dev, se, scale, reference, factor, stat, crit, alpha, S, E)
 
 
+def misfit(deviations: list[np.ndarray], eps: list[float], terms: list[float], scale: float) -> float:
+    """The correction model's sqrt(chi2/dof) (at least 1) on per-seed deviations, as
+    :func:`extrapolate` reports it in ``scale_factor``, without the verdict's bootstrap: what a
+    design reads to decide on a next order (1 where the ladder has no rung to spare)."""
+    D = np.stack([np.asarray(d, dtype=float) for d in deviations])
+    e = np.asarray(eps, dtype=float)
+    if len(terms) + 1 >= D.shape[0]:
+        return 1.0
+    return _misfit(D, e, terms, policy.SE_FLOOR * float(scale))
+
+
 def _misfit(D: np.ndarray, eps: np.ndarray, terms: list[float], floor: float) -> float:
     """sqrt(chi2/dof), at least 1, of the correction model fitted to the seed means: residuals
     against their seed-estimated noise (never below ``floor``), averaged over the window."""

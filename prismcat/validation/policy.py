@@ -91,7 +91,8 @@ MIN_SIZE = 4  # the smallest growing integer size on a designed ladder's first r
 # mean-field + free rejected its right formula by 5.4 se from eps = 0.56 with one term
 FIRST_RUNG_EPS = 0.4
 SEED_BLOCK = 8  # seeds are simulated and cached in blocks of this many (a pilot is one block)
-MAX_SEEDS = 256  # the most seeds per rung a design may allocate
+MAX_SEEDS = 1024  # the most seeds per rung a design may allocate (the budget bounds the work; at
+# 256 the free face could not spend more than 16 s a point on seeds, rule 4)
 TOP_UP_MARGIN = 1.3  # allocate this much more than the 1/sqrt(seeds) prediction asks
 # simulation budget of one designed parameter point (seconds on one core, by profile), and the
 # rate at which the cost model's operations run on one core (measured: benchmarks/bench_design.py;
@@ -100,6 +101,7 @@ POINT_BUDGET = {"quick": 6.0, "thorough": 40.0}
 FLOP_RATE = 1e10  # measured 1e10-1.5e10 with one BLAS thread on the CI machine's cores
 PILOT_SHARE = 4  # a designed ladder's pilot takes at most this share (1/4) of the point's budget
 MAX_LADDER_SHIFTS = 6  # a designed ladder moves up (doubling) at most this many times
+LADDER_NOISE_SLACK = 0.1  # of the ladders whose pilot fits, the highest this close to the least noisy
 # a clock visibility this high sees a clock error nearly as well as an amplitude error: the
 # systematic floor alone (SYSTEMATIC, about 7 se at the required power) costs 0.7% / visibility
 VISIBLE_ENOUGH = 0.8
