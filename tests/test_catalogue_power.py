@@ -10,8 +10,8 @@ the module and cached) serves every test here:
 - at delta = 2% the same holds for every face;
 - gross errors fail: a formula 10% off, a declared rate twice the true one.
 
-The thorough profile (about twelve minutes) runs with PRISMCAT_THOROUGH=1: there every entry
-must resolve 2% or declare what it can resolve, and its one open finding must still show.
+The thorough profile (about ten minutes on two cores) runs with PRISMCAT_THOROUGH=1: there every
+entry must resolve 2% or declare what it can resolve, and its open findings must still show.
 """
 
 from __future__ import annotations
@@ -97,10 +97,16 @@ def test_gross_errors_fail(quick, catalog, cache_dir):
 
 # What the thorough profile finds and nobody has explained yet (see the entry's convergence note):
 # asserted to fail, so that a fix shows up here instead of passing unnoticed.
-THOROUGH_FINDINGS = {"large-data+narrow-latent+free": "REJECTED: a clock error of"}
+THOROUGH_FINDINGS = {
+    "large-data+narrow-latent+free": "the time constant looks",
+    # on its pinned ladder N = 2 .. 16 with 64 seeds the train loss's rate is 0.65 +- 0.04 (declared
+    # 1) at both designed points; the same before and after design rule 4 weighed seeds against
+    # height (the ladder is the entry's): an effective rate of tiny sizes, not yet explained
+    "small-data+mean-field": "from the declared rate",
+}
 
 
-@pytest.mark.skipif(not THOROUGH, reason="the thorough profile takes ~12 minutes: set PRISMCAT_THOROUGH=1")
+@pytest.mark.skipif(not THOROUGH, reason="the thorough profile takes ~10 minutes: set PRISMCAT_THOROUGH=1")
 def test_the_thorough_profile_resolves_two_percent_or_declares_why_not(catalog, cache_dir):
     v = validate(catalog, profile="thorough", cache=DiskCache(cache_dir), progress=False)
     bad = {r.entry.id: r.message for r in v.runs if r.status != "pass"}

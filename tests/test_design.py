@@ -140,6 +140,9 @@ def test_the_ladder_starts_where_the_declared_small_quantity_is_small(tmp_path):
     far = designs_for(load_catalog(write(tmp_path / "b", data)).get("my-edge"))
     assert all(d.ladder[0] == 16 for d in far)
     assert any(w.startswith("first rung N = 16: the smallest where eps = 0.25") for w in far[0].why)
+    data["convergence"]["in"] = "k / (4 * d * d)"  # 0.25 at every size: nothing to extrapolate
+    with pytest.raises(PrismcatError, match=r"0\.25 on every rung: it does not shrink"):
+        designs_for(load_catalog(write(tmp_path / "d", data)).get("my-edge"))
     data["convergence"]["in"] = "6 / d + d / n"  # eps(16) = 0.44: first rung 32, beyond the budget
     with pytest.raises(
         PrismcatError, match=r"N = 32, 64, 128, 256 does not fit within .*ask for more with --budget"

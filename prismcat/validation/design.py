@@ -253,6 +253,12 @@ def _ladder_for(entry: Entry, trial: Settings, given: Any = None) -> tuple[tuple
     n0, binding = rule.first_rung(entry, sizes_at, _eps_at(entry, sizes_at), len(terms))
     R = rule.rungs_needed(terms)
     rungs = tuple(n0 * 2.0**i for i in range(R))
+    along = [_eps_at(entry, sizes_at)(N) for N in rungs]
+    if all(e is not None for e in along) and max(along) - min(along) <= 1e-12 * max(along):
+        raise ValueError(
+            f"the declared small quantity is {along[0]:.3g} on every rung: it does not shrink as the "
+            "sizes grow, so there is nothing to extrapolate (convergence.in)"
+        )
     cost = _pilot_cost(entry, trial, rungs)
     if cost > budget:  # the pilot alone: no room at all
         raise ValueError(
@@ -302,7 +308,10 @@ def _noise_at(entry: Entry, sizes_at, terms: tuple[float, ...]):
         if any(x is None or not x > 0 for x in [*e, *m]):
             return None
         spread = np.asarray(e) ** 2
-        a = estimator_weights(np.asarray(m), list(terms), spread)
+        try:
+            a = estimator_weights(np.asarray(m), list(terms), spread)
+        except np.linalg.LinAlgError:  # eps the same on every rung: no extrapolation to predict
+            return None
         return float(np.sqrt(np.sum(a**2 * spread) / seeds))
 
     return se
