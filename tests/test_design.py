@@ -155,7 +155,7 @@ def test_a_larger_budget_buys_seeds_where_they_shrink_the_noise_more_than_height
     W-flow's d k**2) and its declared spread like 1/N, so a doubling costs 32 times a seed and
     halves the noise, which 4 times the seeds would do. A larger budget buys seeds on the first
     sound ladder until they reach policy.MAX_SEEDS, and only then height."""
-    from prismcat.validation.design import _affordable, _noise_at, _pilot_cost, _sizes_at
+    from prismcat.validation.design import _affordable, _eps_at, _noise_at, _pilot_cost, _sizes_at
 
     entry = load_catalog(write(tmp_path, EDGE)).get("my-edge")
     quick, more, most = (designs_for(entry, budget=b)[0] for b in (None, 60.0, 600.0))
@@ -165,7 +165,8 @@ def test_a_larger_budget_buys_seeds_where_they_shrink_the_noise_more_than_height
     higher = tuple(2 * N for N in more.ladder)
     cost = _pilot_cost(entry, more, higher)
     assert cost * policy.PILOT_SHARE <= 60.0 * policy.FLOP_RATE
-    noise = _noise_at(entry, _sizes_at(entry, more.parameters, more.base), more.terms)
+    sizes_at = _sizes_at(entry, more.parameters, more.base)
+    noise = _noise_at(entry, sizes_at, _eps_at(entry, sizes_at), more.terms)
     assert noise(higher, _affordable(cost, 60.0 * policy.FLOP_RATE)) > noise(more.ladder, more.max_seeds)
     assert most.ladder[0] > quick.ladder[0]  # seeds capped: the budget goes into height
 

@@ -250,10 +250,11 @@ def _ladder_for(entry: Entry, trial: Settings, given: Any = None) -> tuple[tuple
         return rungs, policy.SEED_BLOCK if cap is None else cap, []
     terms = trial.terms
     sizes_at = _sizes_at(entry, trial.parameters, trial.base)
-    n0, binding = rule.first_rung(entry, sizes_at, _eps_at(entry, sizes_at), len(terms))
+    eps_at = _eps_at(entry, sizes_at)
+    n0, binding = rule.first_rung(entry, sizes_at, eps_at, len(terms))
     R = rule.rungs_needed(terms)
     rungs = tuple(n0 * 2.0**i for i in range(R))
-    along = [_eps_at(entry, sizes_at)(N) for N in rungs]
+    along = [eps_at(N) for N in rungs]
     if all(e is not None for e in along) and max(along) - min(along) <= 1e-12 * max(along):
         raise ValueError(
             f"the declared small quantity is {along[0]:.3g} on every rung: it does not shrink as the "
@@ -274,44 +275,41 @@ def _ladder_for(entry: Entry, trial: Settings, given: Any = None) -> tuple[tuple
             break
         rungs, cost = up, up_cost
         options.append((rungs, cost))
-    noise = _noise_at(entry, sizes_at, terms)
+    noise = _noise_at(entry, sizes_at, eps_at, terms)
     scored = [(noise(r, _affordable(c, budget)), i) for i, (r, c) in enumerate(options)]
-    if all(x is not None for x, _ in scored):
+    within = f"the budget of {budget_s:.3g} s per point"
+    if len(options) == 1:
+        pick, how = 0, f"one doubling more would pass {within}"
+    elif all(x is not None for x, _ in scored):
         best = min(x for x, _ in scored)
         # the highest ladder within policy.LADDER_NOISE_SLACK of the least noisy: height only
         # shrinks the orders the model leaves out, seeds only the noise
         pick = max(i for x, i in scored if x <= best * (1 + policy.LADDER_NOISE_SLACK))
-        how = "the least noisy that {budget} pays for (spread predicted from the declared small quantity)"
+        how = f"the least noisy that {within} pays for (spread predicted from the declared small quantity)"
     else:
-        pick = len(options) - 1
-        how = "the largest whose pilot fits {budget}"
+        pick, how = len(options) - 1, f"the largest whose pilot fits {within}"
     rungs, cost = options[pick]
     moved = rungs[0] > n0
     why = [binding] if binding and not moved else []  # eps, not the budget, set the first rung
-    how = how if len(options) > 1 else "one doubling more would pass {budget}"
-    how = how.format(budget=f"the budget of {budget_s:.3g} s per point")
     why.append(f"ladder N = {', '.join(f'{x:g}' for x in rungs)}: {how}")
     return rungs, _affordable(cost, budget), why
 
 
-def _noise_at(entry: Entry, sizes_at, terms: tuple[float, ...]):
+def _noise_at(entry: Entry, sizes_at, eps_at, terms: tuple[float, ...]):
     """(rungs, seeds) -> the extrapolant's predicted standard error, up to one factor common to
     every ladder of the point: single runs spread like the declared small quantity (the larger
-    of the losses' ``convergence.in``), and the extrapolation weighs the rungs by the inverse of
-    that spread squared (None where the small quantity cannot be evaluated)."""
+    of the losses' ``convergence.in``), and the extrapolation, fitted in ``eps_at``'s small
+    quantity, weighs the rungs by the inverse of that spread squared (None where a small
+    quantity cannot be evaluated)."""
     single = _eps_at(entry, sizes_at, entry.convergence_eps.values())
-    mean = _eps_at(entry, sizes_at)
 
     def se(rungs: tuple[float, ...], seeds: int) -> float | None:
         e = [single(N) for N in rungs]
-        m = [mean(N) for N in rungs]
+        m = [eps_at(N) for N in rungs]
         if any(x is None or not x > 0 for x in [*e, *m]):
             return None
         spread = np.asarray(e) ** 2
-        try:
-            a = estimator_weights(np.asarray(m), list(terms), spread)
-        except np.linalg.LinAlgError:  # eps the same on every rung: no extrapolation to predict
-            return None
+        a = estimator_weights(np.asarray(m), list(terms), spread)
         return float(np.sqrt(np.sum(a**2 * spread) / seeds))
 
     return se

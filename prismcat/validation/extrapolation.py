@@ -198,8 +198,7 @@ def extrapolate(
     E = np.einsum("r,rst->st", a, D)  # per-seed extrapolants
     dev = E.mean(axis=0)
     se = E.std(axis=0, ddof=1) / np.sqrt(S)
-    floor = policy.SE_FLOOR * scale
-    factor = _misfit(D, e, terms, floor) if len(terms) + 1 < R else 1.0
+    factor = misfit(D, e, terms, scale)
     se = np.hypot(se * factor, policy.SYSTEMATIC * scale)
     stat = float(np.max(np.abs(dev) / se))
     crit = critical_value(E - dev, alpha, rng_seed) if S > 2 else float("inf")
