@@ -17,6 +17,11 @@ collect_ignore_glob = ["corpus/*.yaml", "data/*/*.yaml"]
 # simulations in the worker's own process unless the test asks for a pool (jobs=2, --jobs 2).
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("PRISMCAT_JOBS", "1")
+    # ... and so are the thread pools of the libraries a test calls in-process. torch's OpenMP
+    # pool and XLA's take every core by default and spin while they wait: with the other worker
+    # busy, a torch test of 0.2 s took 24-29 s in the full tier. Set before either is imported.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 REPO = Path(__file__).resolve().parents[1]
 CATALOG = REPO / "catalog"

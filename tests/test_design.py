@@ -272,6 +272,32 @@ def test_resolution_and_budget_options_are_checked_and_shape_the_design(tmp_path
         designs_for(entry, budget=0.01)
 
 
+def test_the_design_prices_ladder_and_seeds_for_the_backend_that_runs_them(catalog):
+    """A backend that runs only data-w under Euler steps of 0.01 (the SGD example's full batch)
+    costs far more per seed block than numpy's cheapest formulation. The design prices it as
+    that backend: every point's pilot and the seeds it may top up to fit the point's budget
+    (before, it priced numpy's way and the SGD tutorial's points ran about 7 times over)."""
+    from prismcat.simulation.plan import Offer
+    from prismcat.validation.design import ladder
+
+    entry = catalog.get("mean-field")
+    sgd = Offer(formulations=("data-w",), methods=("euler",), cost_model=False, dt=0.01, backend="sgd")
+    budget = policy.point_budget("quick") * policy.FLOP_RATE
+
+    def spent(st, offer):  # operations of the seeds the point may reach, priced for ``offer``
+        block = dataclasses.replace(st, seeds=policy.SEED_BLOCK)
+        return sum(r.family.cost(r.problems, offer) for r in ladder(entry, block)) * st.max_seeds / 8
+
+    numpy_priced = designs_for(entry)
+    assert max(spent(st, sgd) for st in numpy_priced) > 3 * budget  # what the old design ran
+    for st in designs_for(entry, offer=sgd):
+        assert spent(st, sgd) <= budget * (1 + 1e-9), (st.where(), spent(st, sgd) / budget)
+        assert "offer" not in st.to_json()
+    assert [st.to_json() for st in designs_for(entry, offer=Offer())] == [
+        st.to_json() for st in numpy_priced
+    ]  # a backend that runs everything is priced as before
+
+
 def test_plan_prints_the_design_and_simulates_nothing(tmp_path, capsys):
     catalog = write(tmp_path / "cat", EDGE)
     cache = tmp_path / "cache"

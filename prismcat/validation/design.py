@@ -50,10 +50,12 @@ class Settings:
     max_seeds: int = policy.MAX_SEEDS  # what the budget allows a top-up to reach
     budget: float | None = None  # seconds (one core) this point may simulate for
     target: float | None = None  # a resolution asked for (--resolution), over the policy's targets
+    # the Offer of the backend that runs the point: the cost model prices ladder and seeds with it
+    offer: Any = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
-            **self.__dict__,
+            **{k: v for k, v in self.__dict__.items() if k != "offer"},
             "ladder": list(self.ladder),
             "terms": list(self.terms),
             "rate_terms": list(self.rate_terms),
@@ -102,16 +104,18 @@ def designs_for(
     dtype: str = "float64",
     target: float | None = None,
     budget: float | None = None,
+    offer: Any = None,
 ) -> list[Settings]:
     """One :class:`Settings` per parameter point: the entry's overrides where it gives them, the
     design rule's choices (:mod:`prismcat.validation.design_rule`) for the rest. ``target`` is a
     resolution asked for; ``budget`` the seconds (one core) each point may simulate for (default:
-    policy.POINT_BUDGET, scaled by (2% / target)**2 where a finer target is asked)."""
-    key = (id(entry), profile, seed_offset, dtype, target, budget)
+    policy.POINT_BUDGET, scaled by (2% / target)**2 where a finer target is asked); ``offer`` the
+    running backend's Offer, which prices ladder and seeds (None: the cheapest way to run them)."""
+    key = (id(entry), profile, seed_offset, dtype, target, budget, offer)
     hit = _DESIGNS.get(key)
     if hit is not None and hit[0] is entry:
         return hit[1]
-    out = _design(entry, profile, seed_offset, dtype, target, budget)
+    out = _design(entry, profile, seed_offset, dtype, target, budget, offer)
     if len(_DESIGNS) > 512:
         _DESIGNS.clear()
     _DESIGNS[key] = (entry, out)
@@ -135,7 +139,7 @@ def default_window(entry: Entry) -> tuple[float, float]:
 
 
 def _design(
-    entry: Entry, profile: str, seed_offset: int, dtype: str, target: float | None, budget_s: float | None
+    entry: Entry, profile: str, seed_offset: int, dtype: str, target, budget_s, offer
 ) -> list[Settings]:
     v = entry.spec.validation
     over = v.profiles.get(profile)
@@ -174,6 +178,7 @@ def _design(
         seed_offset=seed_offset,
         dtype=dtype,
         target=target,
+        offer=offer,
     )
     seeds = pick("seeds", v.seeds)
     if budget_s is None:
@@ -404,9 +409,9 @@ def _eps_at(entry: Entry, sizes_at, compiled=None):
 
 
 def _pilot_cost(entry: Entry, trial: Settings, rungs: tuple[float, ...]) -> float:
-    """Estimated operations of one seed block on every rung (the family's cost model)."""
+    """Operations of one seed block on every rung (the family's cost model, on trial's backend)."""
     st = dataclasses.replace(trial, ladder=rungs, seeds=policy.SEED_BLOCK)
-    return float(sum(p.family.cost(p.problems, None) for p in ladder(entry, st)))
+    return float(sum(p.family.cost(p.problems, trial.offer) for p in ladder(entry, st)))
 
 
 def _cap(entry: Entry, trial: Settings, rungs: tuple[float, ...]) -> int | None:

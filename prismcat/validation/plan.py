@@ -70,6 +70,13 @@ def plan(runs: dict[str, EntryRun], options: RunOptions) -> list[Task]:
     tasks: list[Task] = []
     for run in runs.values():
         try:
+            mine = run.entry.family.backend_for(backend)
+            if mine not in described:
+                try:
+                    described[mine] = (simulation_fingerprint(mine), backend_offer(mine), "")
+                except PrismcatError as exc:
+                    described[mine] = (None, None, f"simulating: {exc}")
+            fp, offer, problem = described[mine]
             designs = designs_for(
                 run.entry,
                 options.profile,
@@ -77,16 +84,10 @@ def plan(runs: dict[str, EntryRun], options: RunOptions) -> list[Task]:
                 options.dtype,
                 options.resolution,
                 point_budget(options, len(runs)),
+                offer,  # priced as the backend that runs it will run it
             )
             run.settings, run.points = designs[0], [PointRun(d) for d in designs[1:]]
-            mine = run.entry.family.backend_for(backend)
             run.backend = mine
-            if mine not in described:
-                try:
-                    described[mine] = (simulation_fingerprint(mine), backend_offer(mine), "")
-                except PrismcatError as exc:
-                    described[mine] = (None, None, f"simulating: {exc}")
-            fp, offer, problem = described[mine]
             if problem:
                 run.error = problem
                 continue
