@@ -142,20 +142,37 @@ def test_the_site_is_offline(site):
             pytest.fail(f"{page.relative_to(site)} loads {m.group(0)[:120]}")
 
 
-def _serve(root: Path):
+def _serve(root: Path, harness: list[str] | None = None):
+    """Serve ``root`` on a free local port; with ``harness`` (paths under root), also the page
+    that loads them in turn (:func:`chromium_load_many`), from memory: nothing is written into
+    the folder under test."""
     import functools
     import http.server
     import threading
 
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *a, **k: None
+    page = (HARNESS % json.dumps(harness)).encode() if harness is not None else None
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args, **kwargs):
+            pass
+
+        def do_GET(self):
+            if page is not None and self.path == "/" + HARNESS_PATH:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+                return
+            super().do_GET()
+
+    handler = functools.partial(Handler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
 
-def chromium_load(url: str, profile: Path) -> tuple[Page, list[str]]:
-    """The rendered DOM of ``url`` in headless Chromium and its console errors."""
+def _chromium(url: str, profile: Path, budget_ms: int) -> subprocess.CompletedProcess:
     res = subprocess.run(
         [
             CHROMIUM,
@@ -166,18 +183,63 @@ def chromium_load(url: str, profile: Path) -> tuple[Page, list[str]]:
             f"--user-data-dir={profile}",
             "--enable-logging=stderr",
             "--v=1",
-            "--virtual-time-budget=2000",
+            f"--virtual-time-budget={budget_ms}",
             "--dump-dom",
             url,
         ],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
         check=False,
     )
     assert res.returncode == 0, f"{url}: chromium exited {res.returncode}: {res.stderr[-500:]}"
-    console = [line for line in res.stderr.splitlines() if ":CONSOLE" in line]
-    return parse(res.stdout), [line for line in console if re.search(r"Uncaught|Error|Failed", line)]
+    return res
+
+
+def _console_errors(stderr: str) -> list[str]:
+    console = [line for line in stderr.splitlines() if ":CONSOLE" in line]
+    return [line for line in console if re.search(r"Uncaught|Error|Failed", line)]
+
+
+def chromium_load(url: str, profile: Path) -> tuple[Page, list[str]]:
+    """The rendered DOM of ``url`` in headless Chromium and its console errors."""
+    res = _chromium(url, profile, 2000)
+    return parse(res.stdout), _console_errors(res.stderr)
+
+
+# One browser for many pages: a harness page (same origin) loads each page in an iframe in turn,
+# lets its scripts run, and copies the rendered DOM out; a launch per page cost about a second.
+HARNESS = """<!doctype html><html><head><meta charset="utf-8"></head><body><script>
+const pages = %s;
+(async () => {
+  for (const [i, url] of pages.entries()) {
+    const frame = document.createElement("iframe");
+    const loaded = new Promise((done) => { frame.onload = done; });
+    frame.src = url;
+    document.body.appendChild(frame);
+    await loaded;
+    await new Promise((done) => setTimeout(done, 300));
+    const out = document.createElement("pre");
+    out.id = "page-" + i;
+    out.textContent = frame.contentDocument.documentElement.outerHTML;
+    document.body.appendChild(out);
+    frame.remove();
+  }
+  document.body.setAttribute("data-done", String(pages.length));
+})();
+</script></body></html>"""
+
+
+def chromium_load_many(base: str, paths: list[str], profile: Path) -> tuple[list[Page], list[str]]:
+    """The rendered DOM of each page under ``base`` (served by :func:`_serve` with the harness)
+    and the console errors of them all (each line names the URL it came from)."""
+    res = _chromium(base + HARNESS_PATH, profile, 2000 + 1000 * len(paths))
+    found = dict(re.findall(r'<pre id="page-(\d+)">(.*?)</pre>', res.stdout, re.S))
+    assert f'data-done="{len(paths)}"' in res.stdout, f"the harness loaded {len(found)} of {len(paths)} pages"
+    return [parse(html.unescape(found[str(i)])) for i in range(len(paths))], _console_errors(res.stderr)
+
+
+HARNESS_PATH = "__harness__.html"
 
 
 needs_browser = pytest.mark.skipif(
@@ -189,13 +251,19 @@ needs_browser = pytest.mark.skipif(
 def test_the_browser_check_sees_a_console_error_and_raw_tex(tmp_path):
     assert CHROMIUM, "PRISMCAT_REQUIRE_BROWSER is set but chromium is missing (apt-get install chromium)"
     (tmp_path / "bad.html").write_text("<p>$$\\frac{a}{b}$$</p><script>throw new Error('boom')</script>")
-    server, base = _serve(tmp_path)
+    (tmp_path / "good.html").write_text("<p>fine</p><math><mi>x</mi></math>")
+    server, base = _serve(tmp_path, ["good.html", "bad.html"])
     try:
         dom, errors = chromium_load(base + "bad.html", tmp_path / "profile")
+        (good, bad), many = chromium_load_many(base, ["good.html", "bad.html"], tmp_path / "profile")
     finally:
         server.shutdown()
     assert any("boom" in e for e in errors)
     assert RAW_TEX.search("".join(dom.text))
+    # the batched loader sees the same, page by page, through its iframes
+    assert [e for e in many if "boom" in e] and all("bad.html" in e for e in many if "boom" in e)
+    assert RAW_TEX.search("".join(bad.text)) and not RAW_TEX.search("".join(good.text))
+    assert good.maths == 1 and bad.maths == 0
 
 
 @pytest.mark.slow
@@ -207,18 +275,17 @@ def test_pages_load_in_headless_chromium_without_console_errors(site, tmp_path):
     chosen = [site / "index.html", site / "entries" / "index.html"]
     chosen += sorted((site / "theory").glob("*.html")) + sorted((site / "entries").glob("*.html"))
     chosen += sorted(site.glob("writing-*.html")) + sorted((site / "api").glob("*.html"))[:2]
-    server, base = _serve(site)
-    problems = []
+    paths = [quote(str(page.relative_to(site))) for page in chosen]
+    server, base = _serve(site, paths)
     try:
-        for page in chosen:
-            dom, errors = chromium_load(base + quote(str(page.relative_to(site))), tmp_path / "profile")
-            name = page.relative_to(site)
-            if errors:
-                problems.append(f"{name}: {errors[0][-200:]}")
-            if page.parent.name != "api" and RAW_TEX.search(html.unescape("".join(dom.text))):
-                problems.append(f"{name}: raw TeX in the rendered page")
-            if page.parent.name == "entries" and page.stem != "index" and dom.maths < 3:
-                problems.append(f"{name}: no MathML in the rendered page")
+        doms, errors = chromium_load_many(base, paths, tmp_path / "profile")
     finally:
         server.shutdown()
+    problems = [error[-300:] for error in errors]  # each names the page (or asset) it came from
+    for page, dom in zip(chosen, doms, strict=True):
+        name = page.relative_to(site)
+        if page.parent.name != "api" and RAW_TEX.search(html.unescape("".join(dom.text))):
+            problems.append(f"{name}: raw TeX in the rendered page")
+        if page.parent.name == "entries" and page.stem != "index" and dom.maths < 3:
+            problems.append(f"{name}: no MathML in the rendered page")
     assert not problems, "\n".join(problems)
