@@ -274,3 +274,11 @@ def test_an_error_that_grows_with_size_is_rejected_in_words_not_in_absurd_standa
     assert not ok and why == " REJECTED: the error does not shrink with size"
     assert t.summary().startswith("no positive rate fits: the error grows from 0.0")
     assert not rate_test(errors(rng), EPS, [1.0]).at_floor  # a converging run is not at the floor
+    # SGD's batches of 8 on mean-field: the error dips, then grows with the noise of the batches;
+    # the fit sits at rate 0 with a zero jackknife error, which read "rate 0.00 +- 0.00 ... inf se"
+    mean, spread = np.array([0.035, 0.014, 0.017, 0.024]), np.array([0.024, 0.0055, 0.0047, 0.0025])
+    dips = mean[:, None] + spread[:, None] * rng.standard_normal((4, 8))
+    t = rate_test(dips, EPS, [1.0])
+    ok, why = rate_verdict(t, policy.TARGET_RATE_RESOLUTION, declared=False)
+    assert t.at_floor and not ok and why == " REJECTED: the error does not shrink with size"
+    assert t.summary().startswith("no positive rate fits: the error goes 0.0") and "inf" not in t.summary()

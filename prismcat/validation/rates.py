@@ -56,8 +56,9 @@ class RateTest:
     @property
     def at_floor(self) -> bool:
         """The fit sits on its lower bound (rate 0): no positive rate describes the errors, which
-        do not shrink over the ladder; its jackknife error is then meaningless (all at the bound)."""
-        return bool(self.fitted <= RATE_FLOOR and self.means[-1] >= self.means[0])
+        do not shrink over the ladder (they grow, or dip and grow again); its jackknife error is
+        then meaningless (all at the bound)."""
+        return bool(self.fitted <= RATE_FLOOR)
 
     def resolution(self, z: float | None = None) -> float:
         """Smallest |rate error| detected with probability Phi(z) (default policy.POWER)."""
@@ -82,10 +83,15 @@ class RateTest:
         }
 
     def summary(self) -> str:
-        if self.at_floor:
+        if self.at_floor and self.means[-1] >= self.means[0]:
             return (
                 f"no positive rate fits: the error grows from {self.means[0]:.3g} at the smallest size "
                 f"to {self.means[-1]:.3g} at the largest (declared {self.declared:g})"
+            )
+        if self.at_floor:
+            return (
+                f"no positive rate fits: the error goes {', '.join(f'{m:.2g}' for m in self.means)} "
+                f"from the smallest size to the largest (declared {self.declared:g})"
             )
         return (
             f"rate {self.fitted:.2f} +- {self.se:.2f} (declared {self.declared:g}; "
