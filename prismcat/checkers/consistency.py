@@ -16,7 +16,7 @@ import numpy as np
 
 from prismcat.validation import policy
 from prismcat.validation.checks import CheckContext, Checker, CheckResult, fit_rate
-from prismcat.validation.design import default_window
+from prismcat.validation.design import block_value, default_window
 
 
 def relations_touching(entry, catalog):
@@ -81,11 +81,8 @@ def _points(lower, rel, params):
 def _evaluate(lower, rel, higher):
     # a relation between formulas needs a parameter point and a window, never a ladder: the
     # entry's pinned point (or its defaults) and its window there, whatever budget the run has
-    v = lower.spec.validation
-    quick = v.profiles.get("quick")
-    points = quick.points if quick is not None and quick.points is not None else v.points
-    clock = np.linspace(*default_window(lower), points)
-    params = lower.parameters(v.parameters)
+    clock = np.linspace(*default_window(lower), block_value(lower, "quick", "points"))
+    params = lower.parameters(lower.spec.validation.parameters)
     rows = []
     for label, values in _points(lower, rel, params):
         target = lower.predict(clock, {k: values[k] for k in params}, check_range=False)

@@ -125,6 +125,13 @@ def designs_for(
 _DESIGNS: dict[tuple, tuple[Entry, list[Settings]]] = {}
 
 
+def block_value(entry: Entry, profile: str, name: str) -> Any:
+    """A field of the entry's ``validation:`` block as ``profile`` overrides it (None: not given)."""
+    over = entry.spec.validation.profiles.get(profile)
+    value = None if over is None else getattr(over, name)
+    return getattr(entry.spec.validation, name) if value is None else value
+
+
 def default_window(entry: Entry) -> tuple[float, float]:
     """The clock window at the entry's default parameters: as given, the rest designed (rule 3).
     Cheap (no parameter points, no ladder): for plots and placements."""
@@ -142,20 +149,15 @@ def _design(
     entry: Entry, profile: str, seed_offset: int, dtype: str, target, budget_s, offer
 ) -> list[Settings]:
     v = entry.spec.validation
-    over = v.profiles.get(profile)
 
-    def pick(name: str, default: Any) -> Any:
-        value = None if over is None else getattr(over, name)
-        return default if value is None else value
-
-    tol = pick("tolerance", v.tolerance)
-    given_ladder = pick("ladder", v.ladder)
-    base = dict(pick("base", v.base))
+    tol = block_value(entry, profile, "tolerance")
+    given_ladder = block_value(entry, profile, "ladder")
+    base = dict(block_value(entry, profile, "base"))
     terms = _terms(entry.spec.convergence.mean or entry.spec.convergence)
     common = dict(
         profile=profile,
         base=base,
-        points=pick("points", v.points),
+        points=block_value(entry, profile, "points"),
         statistic=v.statistic,
         tolerance={
             "train": None if tol is None else tol.train,
@@ -180,7 +182,7 @@ def _design(
         target=target,
         offer=offer,
     )
-    seeds = pick("seeds", v.seeds)
+    seeds = block_value(entry, profile, "seeds")
     if budget_s is None:
         budget_s = policy.point_budget(profile)
         if target is not None:  # seeds grow like 1/target**2
