@@ -142,22 +142,21 @@ def test_the_site_is_offline(site):
             pytest.fail(f"{page.relative_to(site)} loads {m.group(0)[:120]}")
 
 
-def _serve(root: Path, harness: list[str] | None = None):
-    """Serve ``root`` on a free local port; with ``harness`` (paths under root), also the page
-    that loads them in turn (:func:`chromium_load_many`), from memory: nothing is written into
-    the folder under test."""
+def _serve(root: Path):
+    """Serve ``root`` on a free local port, and the harness of :func:`chromium_load_many` from
+    memory at HARNESS_PATH: nothing is written into the folder under test."""
     import functools
     import http.server
     import threading
 
-    page = (HARNESS % json.dumps(harness)).encode() if harness is not None else None
+    page = HARNESS.encode()
 
     class Handler(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args, **kwargs):
             pass
 
         def do_GET(self):
-            if page is not None and self.path == "/" + HARNESS_PATH:
+            if self.path.split("#")[0] == "/" + HARNESS_PATH:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(page)))
@@ -207,10 +206,12 @@ def chromium_load(url: str, profile: Path) -> tuple[Page, list[str]]:
     return parse(res.stdout), _console_errors(res.stderr)
 
 
-# One browser for many pages: a harness page (same origin) loads each page in an iframe in turn,
-# lets its scripts run, and copies the rendered DOM out; a launch per page cost about a second.
+# One browser for many pages: a harness page (same origin) loads each page named in its URL's
+# fragment into an iframe in turn, lets its scripts run, and copies the rendered DOM out; a
+# launch per page cost about a second.
+HARNESS_PATH = "__harness__.html"
 HARNESS = """<!doctype html><html><head><meta charset="utf-8"></head><body><script>
-const pages = %s;
+const pages = JSON.parse(decodeURIComponent(location.hash.slice(1)));
 (async () => {
   for (const [i, url] of pages.entries()) {
     const frame = document.createElement("iframe");
@@ -231,15 +232,15 @@ const pages = %s;
 
 
 def chromium_load_many(base: str, paths: list[str], profile: Path) -> tuple[list[Page], list[str]]:
-    """The rendered DOM of each page under ``base`` (served by :func:`_serve` with the harness)
-    and the console errors of them all (each line names the URL it came from)."""
-    res = _chromium(base + HARNESS_PATH, profile, 2000 + 1000 * len(paths))
+    """The rendered DOM of each page under ``base`` (served by :func:`_serve`) and the console
+    errors of them all (each line names the URL it came from)."""
+    from urllib.parse import quote
+
+    url = f"{base}{HARNESS_PATH}#{quote(json.dumps(paths))}"
+    res = _chromium(url, profile, 2000 + 1000 * len(paths))
     found = dict(re.findall(r'<pre id="page-(\d+)">(.*?)</pre>', res.stdout, re.S))
     assert f'data-done="{len(paths)}"' in res.stdout, f"the harness loaded {len(found)} of {len(paths)} pages"
     return [parse(html.unescape(found[str(i)])) for i in range(len(paths))], _console_errors(res.stderr)
-
-
-HARNESS_PATH = "__harness__.html"
 
 
 needs_browser = pytest.mark.skipif(
@@ -252,7 +253,7 @@ def test_the_browser_check_sees_a_console_error_and_raw_tex(tmp_path):
     assert CHROMIUM, "PRISMCAT_REQUIRE_BROWSER is set but chromium is missing (apt-get install chromium)"
     (tmp_path / "bad.html").write_text("<p>$$\\frac{a}{b}$$</p><script>throw new Error('boom')</script>")
     (tmp_path / "good.html").write_text("<p>fine</p><math><mi>x</mi></math>")
-    server, base = _serve(tmp_path, ["good.html", "bad.html"])
+    server, base = _serve(tmp_path)
     try:
         dom, errors = chromium_load(base + "bad.html", tmp_path / "profile")
         (good, bad), many = chromium_load_many(base, ["good.html", "bad.html"], tmp_path / "profile")
@@ -276,7 +277,7 @@ def test_pages_load_in_headless_chromium_without_console_errors(site, tmp_path):
     chosen += sorted((site / "theory").glob("*.html")) + sorted((site / "entries").glob("*.html"))
     chosen += sorted(site.glob("writing-*.html")) + sorted((site / "api").glob("*.html"))[:2]
     paths = [quote(str(page.relative_to(site))) for page in chosen]
-    server, base = _serve(site, paths)
+    server, base = _serve(site)
     try:
         doms, errors = chromium_load_many(base, paths, tmp_path / "profile")
     finally:
